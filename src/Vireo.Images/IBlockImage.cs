@@ -18,12 +18,16 @@ public enum BlockState
     Unallocated,
 }
 
-/// <summary>One extent of <see cref="IBlockImage.GetBlockStatusAsync"/>.</summary>
-public readonly record struct BlockExtent(long Offset, long Length, BlockState State, long? HostOffset, int Depth);
+/// <summary>
+/// One extent of <see cref="IBlockImage.GetBlockStatusAsync"/>. <paramref name="Compressed"/> marks qcow2
+/// compressed clusters (no host offset then).
+/// </summary>
+public readonly record struct BlockExtent(long Offset, long Length, BlockState State, long? HostOffset, int Depth, bool Compressed = false);
 
 /// <summary>
 /// An open disk image of any format, seen as the guest sees it: a byte array of <see cref="VirtualSize"/>.
 /// Storage pools, volume clones, convert and install all work through this interface.
+/// Calls on one image are serialized internally; an image is safe to share between tasks.
 /// </summary>
 public interface IBlockImage : IAsyncDisposable, IDisposable
 {
@@ -35,6 +39,9 @@ public interface IBlockImage : IAsyncDisposable, IDisposable
 
     bool ReadOnly { get; }
 
+    /// <summary>The image this one reads unallocated ranges from, already open (read-only), or null.</summary>
+    IBlockImage? Backing { get; }
+
     /// <summary>Reads guest bytes; ranges that are unallocated in the whole chain read as zeroes.</summary>
     ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct = default);
 
@@ -43,7 +50,10 @@ public interface IBlockImage : IAsyncDisposable, IDisposable
     /// <summary>Makes the range read as zeroes, deallocating where the format allows.</summary>
     ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct = default);
 
-    /// <summary>Status of the range starting at <paramref name="offset"/>: one extent, as long as possible.</summary>
+    /// <summary>
+    /// Status of the range starting at <paramref name="offset"/> in this layer only: one extent, as long as
+    /// possible (at most <paramref name="length"/>).
+    /// </summary>
     ValueTask<BlockExtent> GetBlockStatusAsync(long offset, long length, CancellationToken ct = default);
 
     ValueTask FlushAsync(CancellationToken ct = default);

@@ -1,0 +1,60 @@
+namespace Vireo.Images;
+
+/// <summary>An internal snapshot as <c>qemu-img snapshot -l</c> and <c>info</c> list it.</summary>
+public sealed record SnapshotInfo(
+    string Id,
+    string Name,
+    long VmStateSize,
+    long DateSeconds,
+    int DateNanoseconds,
+    long VmClockNanoseconds,
+    long? Icount,
+    long? DiskSize);
+
+/// <summary>What <see cref="DiskImage.Inspect"/> reports about one image (not its chain).</summary>
+public sealed record ImageInfo
+{
+    public required string Path { get; init; }
+
+    public required ImageFormat Format { get; init; }
+
+    public required long VirtualSize { get; init; }
+
+    /// <summary>Bytes allocated on the host file system.</summary>
+    public required long ActualSize { get; init; }
+
+    /// <summary>Cluster size, or null for raw.</summary>
+    public int? ClusterSize { get; init; }
+
+    public string? BackingFile { get; init; }
+
+    /// <summary>The backing file resolved against the image's directory.</summary>
+    public string? FullBackingFile { get; init; }
+
+    public string? BackingFormat { get; init; }
+
+    public bool Dirty { get; init; }
+
+    public bool Corrupt { get; init; }
+
+    /// <summary>qcow2 compat level: "0.10" for version 2, "1.1" for version 3.</summary>
+    public string? Compat { get; init; }
+
+    public bool LazyRefcounts { get; init; }
+
+    public int RefcountBits { get; init; }
+
+    public CompressionType CompressionType { get; init; }
+
+    public bool ExtendedL2 { get; init; }
+
+    public string? DataFile { get; init; }
+
+    public bool DataFileRaw { get; init; }
+
+    public bool Encrypted { get; init; }
+
+    public IReadOnlyList<SnapshotInfo> Snapshots { get; init; } = [];
+
+    public IReadOnlyList<string> Bitmaps { get; init; } = [];
+}
