@@ -48,6 +48,11 @@ internal static unsafe partial class LibC
 
     public const int EFD_CLOEXEC = 0x80000;
 
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_SHARED = 1;
+    public const int MAP_ANONYMOUS = 0x20;
+
     private const long SysPidfdSendSignal = 424;
     private const long SysPidfdOpen = 434;
 
@@ -133,6 +138,27 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags, uint mode);
+
+    public const int X_OK = 1;
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, byte* address, int length);
+
+    [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport(Lib, EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Access(string path, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static partial int Chmod(string path, uint mode);
 
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

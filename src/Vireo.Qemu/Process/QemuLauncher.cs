@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Vireo.Model;
@@ -34,7 +33,7 @@ public static partial class QemuLauncher
                 $"QEMU emulator '{emulator}' not found; install the Debian package qemu-system-x86 (apt-get install qemu-system-x86)");
         }
 
-        if ((File.GetUnixFileMode(emulator) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+        if (LibC.Access(emulator, LibC.X_OK) != 0)
         {
             throw new VireoException(ErrorKind.HostUnavailable, $"QEMU emulator '{emulator}' is not executable");
         }
@@ -62,7 +61,7 @@ public static partial class QemuLauncher
         var arguments = new List<string>(options.Arguments.Count + 4);
         arguments.AddRange(options.Arguments);
 
-        Socket? listener = null;
+        int listener = -1;
         var fds = new List<QemuPassedFd>(options.PassFds);
         try
         {
@@ -70,7 +69,7 @@ public static partial class QemuLauncher
             {
                 listener = Listen(socketPath);
                 int target = Math.Max(2, fds.Count == 0 ? 2 : fds.Max(f => f.TargetFd)) + 1;
-                fds.Add(new QemuPassedFd((int)listener.SafeHandle.DangerousGetHandle(), target));
+                fds.Add(new QemuPassedFd(listener, target));
                 arguments.AddRange(MonitorArguments(target));
             }
 
@@ -91,7 +90,10 @@ public static partial class QemuLauncher
         finally
         {
             // QEMU holds its own copy of the listening socket; ours would only keep a dead QEMU's socket "alive".
-            listener?.Dispose();
+            if (listener >= 0)
+            {
+                LibC.Close(listener);
+            }
         }
     }
 
@@ -192,28 +194,39 @@ public static partial class QemuLauncher
         }
     }
 
-    private static Socket Listen(string path)
+    /// <summary>
+    /// A listening UNIX socket made with plain syscalls: .NET's Socket would, on Dispose, shut down and unlink
+    /// what is now QEMU's monitor socket too. Returns the descriptor; the caller closes it after the spawn.
+    /// </summary>
+    private static unsafe int Listen(string path)
     {
-        if (Encoding.UTF8.GetByteCount(path) > MaxUnixPathBytes)
+        int length = Encoding.UTF8.GetByteCount(path);
+        if (length > MaxUnixPathBytes)
         {
             throw VireoException.Invalid($"QMP socket path '{path}' is longer than the {MaxUnixPathBytes} bytes a UNIX socket allows");
         }
 
         // A socket file left by a QEMU that died is only a name; the caller holds the domain lock.
         File.Delete(path);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        int fd = LibC.Socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0)
         {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            socket.Listen(16);
-            return socket;
+            throw new VireoException(ErrorKind.OperationFailed, $"cannot create QMP socket: {LibC.ErrorText(Marshal.GetLastPInvokeError())}");
         }
-        catch (SocketException e)
+
+        // struct sockaddr_un: sa_family_t (2 bytes) then the NUL-terminated path.
+        byte* address = stackalloc byte[110];
+        new Span<byte>(address, 110).Clear();
+        *(ushort*)address = LibC.AF_UNIX;
+        Encoding.UTF8.GetBytes(path, new Span<byte>(address + 2, length));
+        if (LibC.Bind(fd, address, 2 + length + 1) != 0 || LibC.Chmod(path, 0b110_000_000) != 0 || LibC.Listen(fd, 16) != 0)
         {
-            socket.Dispose();
-            throw new VireoException(ErrorKind.OperationFailed, $"cannot listen on QMP socket '{path}': {e.Message}", e);
+            int errno = Marshal.GetLastPInvokeError();
+            LibC.Close(fd);
+            throw new VireoException(ErrorKind.OperationFailed, $"cannot listen on QMP socket '{path}': {LibC.ErrorText(errno)}");
         }
+
+        return fd;
     }
 
     private static unsafe int OpenLog(string path, string emulator, List<string> arguments)

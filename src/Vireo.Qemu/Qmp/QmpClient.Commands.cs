@@ -25,13 +25,9 @@ public sealed partial class QmpClient
     /// <summary>Runs a QMP command whose arguments are given as the text of a JSON object.</summary>
     public async Task<JsonElement> ExecuteAsync(string command, string argumentsJson, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        byte[] arguments;
-        using (JsonDocument parsed = ParseObject(argumentsJson, "arguments"))
-        {
-            arguments = System.Text.Encoding.UTF8.GetBytes(parsed.RootElement.GetRawText());
-        }
-
-        using JsonDocument reply = await SendAsync(command, w => w.WriteRawValue(arguments, skipInputValidation: true), null, -1, timeout, cancellationToken)
+        using JsonDocument arguments = ParseObject(argumentsJson, "arguments");
+        // The writer callback runs while the message is built, before the first await: the document is still alive.
+        using JsonDocument reply = await SendAsync(command, w => WriteMembers(arguments.RootElement, w), null, -1, timeout, cancellationToken)
             .ConfigureAwait(false);
         return ReturnValue(command, reply.RootElement);
     }
@@ -109,6 +105,14 @@ public sealed partial class QmpClient
         ArgumentOutOfRangeException.ThrowIfNegative(fd);
         using JsonDocument reply = await SendAsync("getfd", w => w.WriteString("fdname", name), null, fd, timeout, cancellationToken).ConfigureAwait(false);
         ReturnValue("getfd", reply.RootElement);
+    }
+
+    private static void WriteMembers(JsonElement source, Utf8JsonWriter writer)
+    {
+        foreach (JsonProperty property in source.EnumerateObject())
+        {
+            property.WriteTo(writer);
+        }
     }
 
     private static JsonDocument ParseObject(string json, string what)

@@ -57,6 +57,12 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
 
     public bool IsClosed => _isClosed;
 
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp at which the greeting arrived; for latency figures.</summary>
+    public long GreetingTimestamp { get; private set; }
+
+    /// <summary>Stopwatch timestamp at which <c>qmp_capabilities</c> was answered: the client became usable.</summary>
+    public long NegotiatedTimestamp { get; private set; }
+
     /// <summary>
     /// Connects, reads the greeting and negotiates capabilities. A UNIX connect is a syscall, not a handshake,
     /// so this costs two message round trips.
@@ -77,23 +83,7 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
                 throw new VireoException(ErrorKind.OperationFailed, $"cannot connect to QMP socket '{socketPath}': {e.Message}", e);
             }
 
-            client._readLoop = client.ReadLoopAsync();
-            JsonDocument greeting;
-            try
-            {
-                greeting = await client._greeting.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                throw new VireoException(ErrorKind.Timeout, $"no QMP greeting on '{socketPath}' within {wait.TotalSeconds:0.#} s");
-            }
-
-            using (greeting)
-            {
-                client.ReadGreeting(greeting.RootElement);
-            }
-
-            await client.ExecuteAsync("qmp_capabilities", (Action<Utf8JsonWriter>?)null, wait, cancellationToken).ConfigureAwait(false);
+            await client.HandshakeAsync(wait, cancellationToken).ConfigureAwait(false);
             return client;
         }
         catch
@@ -101,6 +91,30 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>Starts the read loop, waits for the greeting and negotiates capabilities.</summary>
+    private async Task HandshakeAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        _readLoop = ReadLoopAsync();
+        JsonDocument greeting;
+        try
+        {
+            greeting = await _greeting.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new VireoException(ErrorKind.Timeout, $"no QMP greeting on '{_path}' within {wait.TotalSeconds:0.#} s");
+        }
+
+        GreetingTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (greeting)
+        {
+            ReadGreeting(greeting.RootElement);
+        }
+
+        await ExecuteAsync("qmp_capabilities", (Action<Utf8JsonWriter>?)null, wait, cancellationToken).ConfigureAwait(false);
+        NegotiatedTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
     private void ReadGreeting(JsonElement root)
