@@ -7,6 +7,7 @@ public sealed record Controller
 {
     /// <summary><c>pci</c>, <c>usb</c>, <c>ide</c>, <c>sata</c>, <c>scsi</c>, <c>virtio-serial</c>, <c>fdc</c>, <c>ccid</c>.</summary>
     public required string Type { get; init; }
+    /// <summary>The controller index; assigned (next free per type) at parse when the XML omits it.</summary>
     public int Index { get; init; }
     public string? Model { get; init; }
     /// <summary>The QEMU device behind a PCI controller model (<c>&lt;model name&gt;</c>), e.g. pcie-root-port, i82801b11-bridge.</summary>
@@ -55,7 +56,7 @@ public sealed record Controller
         var ctl = new Controller
         {
             Type = type,
-            Index = c.IntAttr("index") ?? 0,
+            Index = c.IntAttr("index") ?? -1,
             Model = model,
             ModelName = modelElement?.Attr("name"),
             TargetChassis = target?.IntAttrAnyBase("chassis"),
@@ -71,7 +72,7 @@ public sealed record Controller
             MasterStartPort = master?.IntAttr("startport"),
             Address = DeviceAddress.Parse(c),
         };
-        if (ctl.Index < 0)
+        if (ctl.Index < -1)
         {
             throw VireoException.Invalid($"<controller type='{type}' index='{ctl.Index}'> must not be negative");
         }

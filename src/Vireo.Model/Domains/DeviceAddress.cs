@@ -30,14 +30,14 @@ public sealed record DeviceAddress
     public static DeviceAddress Drive(int controller, int bus, int target, int unit) =>
         new() { Type = "drive", Controller = controller, Bus = bus, Target = target, Unit = unit };
 
-    internal static DeviceAddress? Parse(XmlCursor? parent)
+    internal static DeviceAddress? Parse(XmlCursor? parent, string? defaultType = null)
     {
         XmlCursor? c = parent?.Child("address");
         if (c is null)
         {
             return null;
         }
-        string type = c.Require("type");
+        string type = defaultType is null ? c.Require("type") : c.Attr("type") ?? defaultType;
         var address = new DeviceAddress
         {
             Type = type,

@@ -22,7 +22,7 @@ internal static class DeviceNaming
         {
             Alias = s.UserAlias ?? (i == 0 && s.IsSerialConsole && serials.Count > 0 ? serials[0].Alias : I("console", i)),
         }).ToList();
-        var controllers = d.Controllers.Select(c => c with { Alias = ControllerAlias(c, def.Os.IsQ35) }).ToList();
+        var controllers = IndexControllers(d.Controllers).Select(c => c with { Alias = ControllerAlias(c, def.Os.IsQ35) }).ToList();
         return def with
         {
             Devices = d with
@@ -44,6 +44,29 @@ internal static class DeviceNaming
                 Memories = d.Memories.Select((x, i) => x with { Alias = I("dimm", i) }).ToList(),
             },
         };
+    }
+
+    /// <summary>Controllers written without an index get the next unused index of their type, in document order.</summary>
+    private static List<Controller> IndexControllers(IReadOnlyList<Controller> controllers)
+    {
+        var used = controllers.Where(c => c.Index >= 0).Select(c => (c.Type, c.Index)).ToHashSet();
+        var result = new List<Controller>(controllers.Count);
+        foreach (Controller c in controllers)
+        {
+            if (c.Index >= 0)
+            {
+                result.Add(c);
+                continue;
+            }
+            int index = 0;
+            while (used.Contains((c.Type, index)))
+            {
+                index++;
+            }
+            used.Add((c.Type, index));
+            result.Add(c with { Index = index });
+        }
+        return result;
     }
 
     /// <summary>libvirt's virDomainDiskDefAssignAddress: the drive address implied by the target name.</summary>

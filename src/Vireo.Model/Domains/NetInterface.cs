@@ -111,7 +111,7 @@ public sealed record NetInterface
                 _ => null,
             },
             SourcePath = type == "vhostuser" ? OneUnixSource(source) : null,
-            SourceAddress = type == "hostdev" ? DeviceAddress.Parse(source) : null,
+            SourceAddress = type == "hostdev" ? DeviceAddress.Parse(source, "pci") : null,
             TargetDev = target?.Attr("dev"),
             TargetManaged = target?.YesNo("managed"),
             Mtu = mtu?.IntAttr("size"),

@@ -20,7 +20,8 @@ internal sealed class ParseContext
         "devices/disk/source/seclabel", "devices/interface/tune", "devices/interface/script",
         "devices/interface/ip", "devices/interface/route", "devices/interface/coalesce",
         "devices/interface/filterref", "devices/disk/source/reservations",
-        "devices/memballoon/driver",
+        "devices/memballoon/driver", "devices/tpm/backend/encryption", "devices/tpm/backend/active_pcr_banks",
+        "devices/tpm/backend/profile", "devices/tpm/backend/persistent_state",
     };
 
     private readonly List<string> _unsupported = [];

@@ -258,7 +258,7 @@ public sealed record HostdevDevice
             throw VireoException.Unsupported($"unsupported element <devices/hostdev mode='{mode}' type='{type}'>: Vireo supports PCI host devices only");
         }
         XmlCursor source = c.Child("source") ?? throw VireoException.Invalid("<hostdev> is missing <source>");
-        DeviceAddress address = DeviceAddress.Parse(source) ?? throw VireoException.Invalid("<hostdev/source> is missing <address>");
+        DeviceAddress address = DeviceAddress.Parse(source, "pci") ?? throw VireoException.Invalid("<hostdev/source> is missing <address>");
         XmlCursor? driver = c.Child("driver");
         string? driverName = driver?.Attr("name");
         if (driverName is not (null or "vfio") || driver?.Attr("model") is not null)

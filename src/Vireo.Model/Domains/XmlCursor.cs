@@ -108,7 +108,7 @@ internal sealed class XmlCursor
             return null;
         }
         _usedChildren.Add(e);
-        return new XmlCursor(e, Path + "/" + name, Context);
+        return new XmlCursor(e, Sub(name), Context);
     }
 
     public IEnumerable<XmlCursor> Children(string name)
@@ -116,7 +116,7 @@ internal sealed class XmlCursor
         foreach (XElement e in Element.Elements(name))
         {
             _usedChildren.Add(e);
-            yield return new XmlCursor(e, Path + "/" + name, Context);
+            yield return new XmlCursor(e, Sub(name), Context);
         }
     }
 
@@ -143,6 +143,8 @@ internal sealed class XmlCursor
     }
 
     public string Text => Element.Value;
+
+    private string Sub(string name) => Path.Length == 0 ? name : Path + "/" + name;
 
     public int? ParseInt(string? value, string field)
     {

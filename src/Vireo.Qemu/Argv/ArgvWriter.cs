@@ -1,0 +1,46 @@
+using Vireo.Model.Domains;
+
+namespace Vireo.Qemu.Argv;
+
+/// <summary>What the per-area argv writers share: the definition, the options, the PCI plan and the output.</summary>
+internal sealed class ArgvWriter
+{
+    private readonly List<string> _args = [];
+
+    public ArgvWriter(DomainDefinition def, QemuArgvOptions options)
+    {
+        Def = def;
+        Options = options;
+        Pci = PciPlan.Create(def);
+    }
+
+    public DomainDefinition Def { get; }
+
+    public QemuArgvOptions Options { get; }
+
+    public PciPlan Pci { get; }
+
+    public bool IsQ35 => Def.Os.IsQ35;
+
+    public IReadOnlyList<string> Args => _args;
+
+    public void Flag(string flag) => _args.Add(flag);
+
+    public void Add(string flag, string value)
+    {
+        _args.Add(flag);
+        _args.Add(value);
+    }
+
+    public void Add(string flag, QemuOpts opts) => Add(flag, opts.ToString());
+
+    /// <summary>A <c>-device</c> with its PCI placement (bus and addr) when it has one.</summary>
+    public void Device(QemuOpts opts, object? owner = null)
+    {
+        if (owner is not null && Pci.AddressOf(owner) is DeviceAddress a)
+        {
+            PciPlan.Place(opts, a, Pci);
+        }
+        Add("-device", opts);
+    }
+}
