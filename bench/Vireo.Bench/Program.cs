@@ -4,6 +4,11 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "img")
+        {
+            return Images.ImageBench.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
         Console.WriteLine("vireo bench: no benchmarks yet");
         return args.Length == 0 ? 0 : 1;
     }

@@ -256,3 +256,9 @@ public static partial class DiskImage
     public static Task ConvertAsync(ConvertOptions options, IProgress<double>? progress = null, CancellationToken ct = default) =>
         Converter.RunAsync(options, progress, ct);
 }
+
+public static partial class DiskImage
+{
+    /// <summary>Validates qcow2 creation options without creating anything (sizes, widths, compat).</summary>
+    public static void ValidateCreateOptions(ImageCreateOptions options) => Qcow2Creator.Validate(options);
+}

@@ -384,18 +384,24 @@ internal sealed partial class Qcow2Image
             {
                 long cs = ClusterSize;
                 long from = (newSize + cs - 1) & ~(cs - 1);
-                if (from < Header.Size)
+                var saved = Backing;
+                Backing = null;
+                try
                 {
-                    var saved = Backing;
-                    Backing = null;
-                    try
+                    // The tail of the last kept cluster must read as zeroes if the image grows again.
+                    if (from > newSize)
+                    {
+                        WriteZeroBytes(newSize, Math.Min(from, Header.Size) - newSize);
+                    }
+
+                    if (from < Header.Size)
                     {
                         ZeroClusters(from, Header.Size);
                     }
-                    finally
-                    {
-                        Backing = saved;
-                    }
+                }
+                finally
+                {
+                    Backing = saved;
                 }
             }
             else

@@ -1,0 +1,190 @@
+namespace Vireo.Images;
+
+/// <summary>One line of <c>qemu-img map</c>: where a range of the guest disk comes from in the chain.</summary>
+public sealed record MapEntry(long Start, long Length, int Depth, bool Present, bool Zero, bool Data, long? Offset, string? File, bool Compressed);
+
+public static partial class DiskImage
+{
+    /// <summary>Maps the whole guest disk through the backing chain, merging neighbours as qemu-img does.</summary>
+    public static async Task<IReadOnlyList<MapEntry>> MapAsync(IBlockImage image, long start = 0, long? length = null, CancellationToken ct = default)
+    {
+        var list = new List<MapEntry>();
+        long end = Math.Min(image.VirtualSize, start + (length ?? image.VirtualSize));
+        long pos = start;
+        while (pos < end)
+        {
+            var e = await MapOneAsync(image, pos, end - pos, 0, ct).ConfigureAwait(false);
+            if (list.Count > 0)
+            {
+                var p = list[^1];
+                if (p.Depth == e.Depth && p.Present == e.Present && p.Zero == e.Zero && p.Data == e.Data && p.File == e.File && !p.Compressed && !e.Compressed
+                    && (p.Offset is null ? e.Offset is null : e.Offset == p.Offset + p.Length))
+                {
+                    list[^1] = p with { Length = p.Length + e.Length };
+                    pos += e.Length;
+                    continue;
+                }
+            }
+
+            list.Add(e);
+            pos += e.Length;
+        }
+
+        return list;
+    }
+
+    private static async ValueTask<MapEntry> MapOneAsync(IBlockImage img, long pos, long len, int depth, CancellationToken ct)
+    {
+        var s = await img.GetBlockStatusAsync(pos, len, ct).ConfigureAwait(false);
+        switch (s.State)
+        {
+            case BlockState.Data:
+                return new MapEntry(pos, s.Length, depth, true, false, true, s.Compressed ? null : s.HostOffset, img.Path, s.Compressed);
+            case BlockState.Zero:
+                return new MapEntry(pos, s.Length, depth, true, true, false, null, null, false);
+        }
+
+        var b = img.Backing;
+        if (b is null)
+        {
+            return new MapEntry(pos, s.Length, depth, false, true, false, null, null, false);
+        }
+
+        if (pos >= b.VirtualSize)
+        {
+            return new MapEntry(pos, s.Length, depth + 1, false, true, false, null, null, false);
+        }
+
+        return await MapOneAsync(b, pos, Math.Min(s.Length, b.VirtualSize - pos), depth + 1, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Compares guest contents (qemu-img compare). Returns null when identical, else the first differing
+    /// offset. Unless <paramref name="strict"/>, a size difference is fine when the extra part reads as zeroes.
+    /// </summary>
+    public static async Task<long?> CompareAsync(IBlockImage a, IBlockImage b, bool strict, CancellationToken ct = default)
+    {
+        if (strict && a.VirtualSize != b.VirtualSize)
+        {
+            throw new ImageException("Image size mismatch!");
+        }
+
+        const int Chunk = 1 << 20;
+        var ba = new byte[Chunk];
+        var bb = new byte[Chunk];
+        long common = Math.Min(a.VirtualSize, b.VirtualSize);
+        long pos = 0;
+        while (pos < common)
+        {
+            var (sa, la) = await Converter.ChainStatusAsync(a, pos, Math.Min(Chunk, common - pos), ct).ConfigureAwait(false);
+            var (sb, lb) = await Converter.ChainStatusAsync(b, pos, Math.Min(Chunk, common - pos), ct).ConfigureAwait(false);
+            long n = Math.Min(la, lb);
+            if (sa != BlockState.Data && sb != BlockState.Data)
+            {
+                pos += n;
+                continue;
+            }
+
+            await a.ReadAsync(pos, ba.AsMemory(0, (int)n), ct).ConfigureAwait(false);
+            await b.ReadAsync(pos, bb.AsMemory(0, (int)n), ct).ConfigureAwait(false);
+            int diff = ba.AsSpan(0, (int)n).CommonPrefixLength(bb.AsSpan(0, (int)n));
+            if (diff < n)
+            {
+                return pos + (diff & ~511L);
+            }
+
+            pos += n;
+        }
+
+        var bigger = a.VirtualSize > b.VirtualSize ? a : b;
+        while (pos < bigger.VirtualSize)
+        {
+            var (s, l) = await Converter.ChainStatusAsync(bigger, pos, Math.Min(Chunk, bigger.VirtualSize - pos), ct).ConfigureAwait(false);
+            if (s == BlockState.Data)
+            {
+                await bigger.ReadAsync(pos, ba.AsMemory(0, (int)l), ct).ConfigureAwait(false);
+                int nz = ba.AsSpan(0, (int)l).IndexOfAnyExcept((byte)0);
+                if (nz >= 0)
+                {
+                    return pos + (nz & ~511L);
+                }
+            }
+
+            pos += l;
+        }
+
+        return null;
+    }
+
+    /// <summary>qemu-img measure: bytes a new image needs for this content (required) and when fully allocated.</summary>
+    public static async Task<(long Required, long FullyAllocated)> MeasureAsync(IBlockImage? source, long size, ImageCreateOptions target, CancellationToken ct = default)
+    {
+        long virtualSize = source?.VirtualSize ?? size;
+        if (target.Format == ImageFormat.Raw)
+        {
+            long data = source is null ? 0 : await DataBytesAsync(source, 1, ct).ConfigureAwait(false);
+            bool full = target.Preallocation is Preallocation.Full or Preallocation.Falloc;
+            return (full ? virtualSize : data, virtualSize);
+        }
+
+        long cs = target.ClusterSize;
+        long aligned = (virtualSize + cs - 1) / cs * cs;
+        long required = source is null ? 0 : target.BackingFile is not null ? aligned : await DataBytesAsync(source, cs, ct).ConfigureAwait(false);
+        if (target.Preallocation is Preallocation.Full or Preallocation.Falloc)
+        {
+            required = aligned;
+        }
+
+        long fully = PreallocSize(aligned, cs, System.Numerics.BitOperations.Log2((uint)target.RefcountBits), target.ExtendedL2);
+        return (fully - aligned + required, fully);
+    }
+
+    private static async Task<long> DataBytesAsync(IBlockImage img, long cs, CancellationToken ct)
+    {
+        long required = 0;
+        long pos = 0;
+        while (pos < img.VirtualSize)
+        {
+            var (s, n) = await Converter.ChainStatusAsync(img, pos, img.VirtualSize - pos, ct).ConfigureAwait(false);
+            if (s == BlockState.Data)
+            {
+                // qemu's arithmetic: extend to the end of the cluster and count from the cluster start.
+                n = ((pos + n + cs - 1) / cs * cs) - pos;
+                required += (pos % cs) + n;
+            }
+
+            pos += n;
+        }
+
+        return required;
+    }
+
+    private static long PreallocSize(long aligned, long cs, int refcountOrder, bool extendedL2)
+    {
+        long l2e = extendedL2 ? 16 : 8;
+        long meta = cs;
+        long nl2e = aligned / cs;
+        nl2e = (nl2e + (cs / l2e) - 1) / (cs / l2e) * (cs / l2e);
+        meta += nl2e * l2e;
+        long nl1e = nl2e * l2e / cs;
+        nl1e = (nl1e + (cs / 8) - 1) / (cs / 8) * (cs / 8);
+        meta += nl1e * 8;
+        long clusters = (meta + aligned) / cs;
+        long perTable = cs / 8;
+        long perBlock = cs * 8 / (1L << refcountOrder);
+        long table = 0;
+        long blocks = 0;
+        long n = 0;
+        long last;
+        do
+        {
+            last = n;
+            blocks = (clusters + table + blocks + perBlock - 1) / perBlock;
+            table = (blocks + perTable - 1) / perTable;
+            n = clusters + blocks + table;
+        }
+        while (n != last);
+        meta += (blocks + table) * cs;
+        return meta + aligned;
+    }
+}
