@@ -87,7 +87,11 @@ public sealed class KvmProbeTests
         var watch = System.Diagnostics.Stopwatch.StartNew();
         string? failure = KvmSmokeTest.Run("/dev/kvm", TimeSpan.FromMilliseconds(300));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
-        Console.WriteLine($"KVM functional probe on /dev/kvm: {failure ?? "guest ran and halted"} ({watch.Elapsed.TotalMilliseconds:0.0} ms)");
+        TimeSpan first = watch.Elapsed;
+        watch.Restart();
+        KvmSmokeTest.Run("/dev/kvm", TimeSpan.FromMilliseconds(300));
+        Console.WriteLine($"KVM functional probe on /dev/kvm: {failure ?? "guest ran and halted"} "
+            + $"(first {first.TotalMilliseconds:0.0} ms with JIT, then {watch.Elapsed.TotalMilliseconds:0.0} ms)");
     }
 
     private static KvmHostPaths Paths(TempDir root)

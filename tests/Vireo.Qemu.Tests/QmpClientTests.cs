@@ -22,6 +22,34 @@ public sealed class QmpClientTests
     }
 
     [Fact]
+    public async Task Attach_TakesAConnectedSocket()
+    {
+        await using var server = new FakeQmpServer();
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(server.SocketPath));
+        await using QmpClient client = await QmpClient.AttachAsync(socket, "test socket");
+
+        Assert.Equal(7, client.Version.Major);
+        Task<QmpStatus> status = client.QueryStatusAsync();
+        await server.ReplyAsync(await server.NextRequestAsync(), """{"status": "paused", "running": false}""");
+        Assert.Equal(new QmpStatus("paused", false), await status);
+    }
+
+    [Fact]
+    public async Task Connect_NoGreeting_TimesOutNamingTheLikelyCause()
+    {
+        // A listener that never answers: what a client sees while another client holds QEMU's monitor.
+        using var dir = new TempDir();
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(dir.File("q.sock")));
+        listener.Listen(1);
+
+        var e = await Assert.ThrowsAsync<VireoException>(() => QmpClient.ConnectAsync(dir.File("q.sock"), TimeSpan.FromMilliseconds(100)));
+        Assert.Equal(ErrorKind.Timeout, e.Kind);
+        Assert.Contains("one QMP client at a time", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Connect_NoSocket_FailsWithPath()
     {
         string path = Path.Combine(Path.GetTempPath(), $"vireo-none-{Guid.NewGuid():N}.sock");

@@ -122,6 +122,33 @@ public sealed class RealQemuTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PassedFd_AndQmpSocket_ReachQemuTogether()
+    {
+        using var dir = new TempDir();
+        using var file = File.Open(dir.File("passed"), FileMode.Create);
+        QemuLaunchOptions options = Options(dir, MachineNone);
+        options = new QemuLaunchOptions
+        {
+            Arguments = options.Arguments,
+            LogPath = options.LogPath,
+            QmpSocketPath = options.QmpSocketPath,
+            PassFds = [new QemuPassedFd((int)file.SafeFileHandle.DangerousGetHandle(), 10)],
+        };
+        (QemuProcess process, QmpClient qmp) = await QemuLauncher.LaunchAsync(options, Wait);
+        using (process)
+        await using (qmp)
+        {
+            Assert.Equal(dir.File("passed"), new FileInfo($"/proc/{process.Pid}/fd/10").LinkTarget);
+            // The monitor socket went in right above the caller's fds; the log names it in the command line.
+            Assert.Contains("fd=11,server=on,wait=off", File.ReadAllText(dir.File("qemu.log")), StringComparison.Ordinal);
+            Assert.DoesNotContain(dir.File("passed"), Directory.GetFiles($"/proc/{process.Pid}/fd")
+                .Where(f => Path.GetFileName(f) != "10").Select(f => new FileInfo(f).LinkTarget));
+            await process.KillAsync();
+            process.TryReap();
+        }
+    }
+
+    [Fact]
     public async Task QemuDyingEarly_ReportsItsLogTail_AndLeavesNothingRunning()
     {
         using var dir = new TempDir();

@@ -104,7 +104,9 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
         }
         catch (TimeoutException)
         {
-            throw new VireoException(ErrorKind.Timeout, $"no QMP greeting on '{_path}' within {wait.TotalSeconds:0.#} s");
+            // QEMU serves one client per monitor and leaves the next one queued, without a greeting, until then.
+            throw new VireoException(ErrorKind.Timeout,
+                $"no QMP greeting on '{_path}' within {wait.TotalSeconds:0.#} s; QEMU serves one QMP client at a time, so another may be connected");
         }
 
         GreetingTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
