@@ -8,7 +8,8 @@ internal static class NetlinkErrors
 {
     public static VireoException Create(int errno, string what, string? kernelText)
     {
-        string text = LibC.ErrorText(errno);
+        // ESRCH is how the kernel says "no such route/qdisc"; its strerror ("No such process") would mislead.
+        string text = errno == 3 ? "No such entry" : LibC.ErrorText(errno);
         if (!string.IsNullOrEmpty(kernelText) && !kernelText.Equals(text, StringComparison.OrdinalIgnoreCase))
         {
             text = $"{text} ({kernelText})";
@@ -16,7 +17,7 @@ internal static class NetlinkErrors
         ErrorKind kind = errno switch
         {
             17 => ErrorKind.AlreadyExists,          // EEXIST
-            19 or 2 or 6 => ErrorKind.NotFound,     // ENODEV, ENOENT, ENXIO
+            19 or 2 or 6 or 3 => ErrorKind.NotFound, // ENODEV, ENOENT, ENXIO, ESRCH
             95 or 93 or 97 => ErrorKind.HostUnavailable, // EOPNOTSUPP, EPROTONOSUPPORT, EAFNOSUPPORT
             16 => ErrorKind.Busy,                   // EBUSY
             22 or 34 => ErrorKind.InvalidArgument,  // EINVAL, ERANGE
