@@ -149,6 +149,40 @@ public sealed class RealQemuTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PrivateChannels_AndTheSocketPath_AreThreeMonitorsSeeingTheSameEvents()
+    {
+        using var dir = new TempDir();
+        QemuLaunchOptions options = new()
+        {
+            Arguments = MachineNone,
+            LogPath = dir.File("qemu.log"),
+            QmpSocketPath = dir.File("qmp.sock"),
+            PrivateQmpChannels = 2,
+        };
+        (QemuProcess process, QmpClient first) = await QemuLauncher.LaunchAsync(options, Wait);
+        using (process)
+        await using (first)
+        await using (QmpClient second = await QmpClient.AttachAsync(process.PrivateQmpSockets[1], "channel 2"))
+        await using (QmpClient byPath = await QmpClient.ConnectAsync(dir.File("qmp.sock")))
+        {
+            Assert.Equal(2, process.PrivateQmpSockets.Count);
+            Task<QmpEvent> resumedOnSecond = second.WaitForEventAsync(QmpEventKind.Resume, Wait);
+            Task<QmpEvent> resumedByPath = byPath.WaitForEventAsync(QmpEventKind.Resume, Wait);
+            await first.ContAsync();
+            await resumedOnSecond;
+            await resumedByPath;
+            Assert.True((await byPath.QueryStatusAsync()).Running);
+
+            Task<QmpEvent> shutdownOnSecond = second.WaitForEventAsync(QmpEventKind.Shutdown, Wait);
+            await first.QuitAsync();
+            Assert.Equal("host-qmp-quit", (await shutdownOnSecond).Reason);
+            await Task.WhenAll(first.Closed, second.Closed, byPath.Closed).WaitAsync(Wait);
+            Assert.True(await process.WaitForExitAsync(Wait));
+            process.TryReap();
+        }
+    }
+
+    [Fact]
     public async Task QemuDyingEarly_ReportsItsLogTail_AndLeavesNothingRunning()
     {
         using var dir = new TempDir();
@@ -161,6 +195,15 @@ public sealed class RealQemuTests(ITestOutputHelper output)
         Assert.DoesNotContain("old run noise", e.Message, StringComparison.Ordinal);
         // The log records the command line that failed.
         Assert.Contains("-no-such-option", File.ReadAllText(dir.File("qemu.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QemuDyingEarly_OnAPrivateChannel_AlsoReportsItsLog()
+    {
+        using var dir = new TempDir();
+        var options = new QemuLaunchOptions { Arguments = [.. MachineNone, "-no-such-option"], LogPath = dir.File("qemu.log"), PrivateQmpChannels = 1 };
+        var e = await Assert.ThrowsAsync<VireoException>(() => QemuLauncher.LaunchAsync(options, Wait));
+        Assert.Contains("-no-such-option", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

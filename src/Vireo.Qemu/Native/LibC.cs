@@ -151,6 +151,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
     public static partial int Bind(int fd, byte* address, int length);
 
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
     [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
     public static partial int Listen(int fd, int backlog);
 

@@ -28,6 +28,14 @@ public sealed class QemuLaunchOptions
     /// </summary>
     public string? QmpSocketPath { get; init; }
 
+    /// <summary>
+    /// How many private QMP channels to create: for each, a socketpair whose one end QEMU gets as an already
+    /// connected monitor (<c>-chardev socket,id=vireo-qmpN,fd=F -mon chardev=vireo-qmpN,mode=control</c>) and
+    /// whose other end is returned in <see cref="QemuProcess.PrivateQmpSockets"/>, for
+    /// <see cref="Qmp.QmpClient.AttachAsync"/>. Nobody else can connect to these, unlike the socket path.
+    /// </summary>
+    public int PrivateQmpChannels { get; init; }
+
     /// <summary>Extra environment variables; QEMU otherwise gets a clean environment (LC_ALL=C and PATH).</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }

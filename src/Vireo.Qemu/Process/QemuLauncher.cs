@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Vireo.Model;
@@ -62,15 +63,29 @@ public static partial class QemuLauncher
         arguments.AddRange(options.Arguments);
 
         int listener = -1;
+        var qemuEnds = new List<int>();
+        var ourEnds = new List<Socket>();
         var fds = new List<QemuPassedFd>(options.PassFds);
+        int nextTarget = Math.Max(2, fds.Count == 0 ? 2 : fds.Max(f => f.TargetFd)) + 1;
+        bool started = false;
         try
         {
             if (options.QmpSocketPath is { } socketPath)
             {
                 listener = Listen(socketPath);
-                int target = Math.Max(2, fds.Count == 0 ? 2 : fds.Max(f => f.TargetFd)) + 1;
-                fds.Add(new QemuPassedFd(listener, target));
-                arguments.AddRange(MonitorArguments(target));
+                fds.Add(new QemuPassedFd(listener, nextTarget));
+                arguments.AddRange(MonitorArguments(nextTarget++));
+            }
+
+            for (int i = 1; i <= options.PrivateQmpChannels; i++)
+            {
+                (Socket ours, int theirs) = CreateChannel();
+                ourEnds.Add(ours);
+                qemuEnds.Add(theirs);
+                string id = $"{QmpChardevId}{i.ToString(CultureInfo.InvariantCulture)}";
+                fds.Add(new QemuPassedFd(theirs, nextTarget));
+                arguments.AddRange(["-chardev", $"socket,id={id},fd={nextTarget.ToString(CultureInfo.InvariantCulture)}", "-mon", $"chardev={id},mode=control"]);
+                nextTarget++;
             }
 
             int logFd = OpenLog(options.LogPath, emulator, arguments);
@@ -80,7 +95,8 @@ public static partial class QemuLauncher
                 PidfdHandle pidfd = QemuProcessWatch.OpenChild(pid);
                 // Read right away: the child cannot have been reaped (only we can), so the start time is its own.
                 ulong startTime = ProcStat.Read(pid)?.StartTime ?? 0;
-                return new QemuProcess(pid, startTime, pidfd, options.LogPath, options.QmpSocketPath);
+                started = true;
+                return new QemuProcess(pid, startTime, pidfd, options.LogPath, options.QmpSocketPath) { PrivateQmpSockets = ourEnds };
             }
             finally
             {
@@ -89,12 +105,37 @@ public static partial class QemuLauncher
         }
         finally
         {
-            // QEMU holds its own copy of the listening socket; ours would only keep a dead QEMU's socket "alive".
+            // QEMU holds its own copies; ours would only keep a dead QEMU's monitor looking alive.
             if (listener >= 0)
             {
                 LibC.Close(listener);
             }
+
+            foreach (int fd in qemuEnds)
+            {
+                LibC.Close(fd);
+            }
+
+            if (!started)
+            {
+                ourEnds.ForEach(s => s.Dispose());
+                if (listener >= 0)
+                {
+                    File.Delete(options.QmpSocketPath!);
+                }
+            }
         }
+    }
+
+    private static unsafe (Socket Ours, int Theirs) CreateChannel()
+    {
+        int* pair = stackalloc int[2];
+        if (LibC.SocketPair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, pair) != 0)
+        {
+            throw new VireoException(ErrorKind.OperationFailed, $"cannot create a QMP socketpair: {LibC.ErrorText(Marshal.GetLastPInvokeError())}");
+        }
+
+        return (new Socket(new SafeSocketHandle(pair[0], ownsHandle: true)), pair[1]);
     }
 
     /// <summary>
@@ -104,9 +145,9 @@ public static partial class QemuLauncher
     public static async Task<(QemuProcess Process, Qmp.QmpClient Qmp)> LaunchAsync(
         QemuLaunchOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        if (options.QmpSocketPath is null)
+        if (options.QmpSocketPath is null && options.PrivateQmpChannels == 0)
         {
-            throw new ArgumentException("LaunchAsync needs QmpSocketPath", nameof(options));
+            throw new ArgumentException("LaunchAsync needs QmpSocketPath or a private QMP channel", nameof(options));
         }
 
         TimeSpan wait = timeout ?? TimeSpan.FromSeconds(30);
@@ -120,18 +161,29 @@ public static partial class QemuLauncher
         {
             await process.KillAsync(CancellationToken.None).ConfigureAwait(false);
             process.TryReap();
+            foreach (Socket socket in process.PrivateQmpSockets)
+            {
+                socket.Dispose();
+            }
+
             process.Dispose();
             throw;
         }
     }
 
-    /// <summary>Connects to the QMP monitor of a just-started QEMU, turning an early exit into a useful error.</summary>
+    /// <summary>
+    /// Connects to the QMP monitor of a just-started QEMU, turning an early exit into a useful error: through
+    /// the first private channel when there is one (it then belongs to the returned client), else the socket path.
+    /// </summary>
     public static async Task<Qmp.QmpClient> ConnectAsync(QemuProcess process, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        string socketPath = process.QmpSocketPath ?? throw new ArgumentException("process has no QMP socket", nameof(process));
+        string socketPath = process.PrivateQmpSockets.Count > 0 ? "private QMP channel 1"
+            : process.QmpSocketPath ?? throw new ArgumentException("process has no QMP socket", nameof(process));
         using var exitWatch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task<bool> exited = process.WaitForExitAsync(timeout, exitWatch.Token);
-        Task<Qmp.QmpClient> connect = Qmp.QmpClient.ConnectAsync(socketPath, timeout, cancellationToken);
+        Task<Qmp.QmpClient> connect = process.PrivateQmpSockets.Count > 0
+            ? Qmp.QmpClient.AttachAsync(process.PrivateQmpSockets[0], $"QEMU {process.Pid}'s private QMP channel", timeout, cancellationToken)
+            : Qmp.QmpClient.ConnectAsync(socketPath, timeout, cancellationToken);
         Task first = await Task.WhenAny(connect, exited).ConfigureAwait(false);
         if (first == connect && connect.IsCompletedSuccessfully)
         {
@@ -150,7 +202,19 @@ public static partial class QemuLauncher
         // Either QEMU exited or the connection failed (which it does when QEMU dies and its socket closes).
         bool hasExited = first == exited ? exited.Result : process.HasExited;
         exitWatch.Cancel();
-        _ = connect.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        _ = connect.ContinueWith(
+            t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    t.Result.Dispose();
+                }
+                else
+                {
+                    _ = t.Exception; // observed: the error we report is the better one
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         if (hasExited || await process.WaitForExitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false))
         {
             QemuExitStatus? status = process.TryReap();

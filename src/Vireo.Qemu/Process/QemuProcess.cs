@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 
 namespace Vireo.Qemu.Process;
@@ -27,6 +28,12 @@ public sealed class QemuProcess : IDisposable
     public string? LogPath { get; }
 
     public string? QmpSocketPath { get; }
+
+    /// <summary>
+    /// Our ends of the private QMP channels (<see cref="QemuLaunchOptions.PrivateQmpChannels"/>), in order.
+    /// They belong to the caller: hand each to <see cref="Qmp.QmpClient.AttachAsync"/> or to another process.
+    /// </summary>
+    public IReadOnlyList<Socket> PrivateQmpSockets { get; internal init; } = [];
 
     public bool HasExited => QemuProcessWatch.HasExited(Pidfd);
 

@@ -309,9 +309,11 @@ public sealed partial class QmpClient : IAsyncDisposable, IDisposable
     }
 
     private VireoException ClosedError(string command, Exception? failure)
-        => new(ErrorKind.OperationFailed,
-            $"QEMU closed its QMP connection before answering '{command}'" + (failure is null ? "; QEMU has probably exited" : $": {failure.Message}"),
-            failure);
+        => Volatile.Read(ref _disposed) != 0
+            ? new(ErrorKind.OperationFailed, $"the QMP connection was closed by this client before QEMU answered '{command}'")
+            : new(ErrorKind.OperationFailed,
+                $"QEMU closed its QMP connection before answering '{command}'" + (failure is null ? "; QEMU has probably exited" : $": {failure.Message}"),
+                failure);
 
     public void Dispose()
     {
