@@ -8,7 +8,7 @@ namespace Vireo.Integration.Guest;
 /// </summary>
 public sealed class BuildScriptTests : IDisposable
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(240);
 
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("vireo-guest-build-");
     private readonly string _root = TestGuest.FindRepoRoot();
@@ -58,7 +58,12 @@ public sealed class BuildScriptTests : IDisposable
         TestGuest shared = await TestGuest.GetAsync();
         string[] manifest = await File.ReadAllLinesAsync(Path.Combine(shared.OutDir, "manifest"));
         string kernelVersion = manifest[0].Split(' ')[0]["kernel=".Length..];
-        string modules = manifest.Single(l => l.StartsWith("modules=", StringComparison.Ordinal))["modules=".Length..];
+        // Boot-time modules, and on-demand ones with their chains ("e1000: e1000 8139cp: mii 8139cp").
+        string[] modules = [.. manifest
+            .Where(l => l.StartsWith("modules=", StringComparison.Ordinal) || l.StartsWith("ondemand=", StringComparison.Ordinal))
+            .SelectMany(l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(m => !m.EndsWith(':'))
+            .Distinct()];
         string sysroot = Path.Combine(_dir.FullName, "sysroot");
         await RunAsync("/bin/bash", ["-euc", """
             root=$1 kver=$2; shift 2
@@ -71,7 +76,7 @@ public sealed class BuildScriptTests : IDisposable
               xz -c "$f" >"$root$f.xz"
             done
             depmod -b "$root" "$kver"
-            """, "make-sysroot", sysroot, kernelVersion, .. modules.Split(' ')]);
+            """, "make-sysroot", sysroot, kernelVersion, .. modules]);
 
         string outDir = Path.Combine(_dir.FullName, "out");
         var environment = new Dictionary<string, string> { ["VIREO_GUEST_SYSROOT"] = sysroot };
@@ -82,10 +87,12 @@ public sealed class BuildScriptTests : IDisposable
         Assert.Contains("up to date", again.Output, StringComparison.Ordinal);
         Assert.Equal(built, File.GetLastWriteTimeUtc(guest.InitrdPath));
 
+        // The sysroot has no kernel config, so no PVH vmlinux: this boot covers the bzImage path.
+        Assert.Equal(guest.CompressedKernelPath, guest.KernelPath);
         await using RawQemuGuest vm = await RawQemuGuest.StartAsync(new RawQemuGuestOptions
         {
             Guest = guest,
-            CommandLine = ["vireo.poweroff=1"],
+            CommandLine = ["vireo.modules=e1000", "vireo.poweroff=1"],
             DataDiskBytes = 1 << 20,
         });
         await vm.Console.WaitForAsync("VIREO-GUEST-READY", BootTimeout);
@@ -93,6 +100,7 @@ public sealed class BuildScriptTests : IDisposable
         Assert.Equal("VIREO-NICS eth0:52:54:00:12:34:56", await vm.Console.WaitForLineAsync("VIREO-NICS", BootTimeout));
         Assert.DoesNotContain("VIREO-MODULE-FAIL", vm.Console.Transcript, StringComparison.Ordinal);
         Assert.Equal(0, await vm.WaitForExitAsync(BootTimeout));
+        Assert.Contains("VIREO-GUEST-POWEROFF", vm.Console.Transcript, StringComparison.Ordinal);
     }
 
     private static async Task RunAsync(string program, string[] args)
