@@ -15,7 +15,7 @@ public sealed class RealQemuTests(ITestOutputHelper output)
 
     private static readonly string[] TinyPc =
         ["-S", "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", "tcg", "-m", "32", "-smp", "2", "-display", "none",
-         "-object", "iothread,id=io1"];
+         "-object", "iothread,id=io1", "-chardev", "pty,id=serial0", "-serial", "chardev:serial0"];
 
     private static QemuLaunchOptions Options(TempDir dir, string[] arguments) => new()
     {
@@ -84,6 +84,9 @@ public sealed class RealQemuTests(ITestOutputHelper output)
             await powerdown;
 
             Assert.Contains("VM status: running", await qmp.HumanMonitorCommandAsync("info status"), StringComparison.Ordinal);
+            QmpChardev serial = Assert.Single(await qmp.QueryChardevAsync(), c => c.Label == "serial0");
+            Assert.StartsWith("/dev/pts/", serial.PtyPath, StringComparison.Ordinal);
+            Assert.Equal((false, true), await qmp.QueryKvmAsync());
             string raw = await qmp.RawAsync("""{"execute": "query-kvm", "id": 7}""");
             Assert.Equal("""{"return":{"enabled":false,"present":true},"id":7}""", raw);
 

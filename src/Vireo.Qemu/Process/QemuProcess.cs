@@ -63,7 +63,7 @@ public sealed class QemuProcess : IDisposable
 
     internal static string ReadTail(string path, int maxLines)
     {
-        const int MaxBytes = 4096;
+        const int MaxBytes = 16384;
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);

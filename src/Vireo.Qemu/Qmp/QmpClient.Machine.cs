@@ -6,6 +6,13 @@ namespace Vireo.Qemu.Qmp;
 /// <summary>QMP <c>query-status</c>: QEMU's run state (running, paused, prelaunch, shutdown, guest-panicked, ...).</summary>
 public readonly record struct QmpStatus(string Status, bool Running);
 
+/// <summary>One character device from <c>query-chardev</c>: its id and QEMU's description, e.g. <c>pty:/dev/pts/3</c>.</summary>
+public readonly record struct QmpChardev(string Label, string Filename)
+{
+    /// <summary>The pty path for a <c>-chardev pty</c> (what <c>virsh console</c> opens); null for other kinds.</summary>
+    public string? PtyPath => Filename.StartsWith("pty:", StringComparison.Ordinal) ? Filename[4..] : null;
+}
+
 /// <summary>One IOThread from <c>query-iothreads</c>.</summary>
 public readonly record struct QmpIoThread(string Id, int ThreadId);
 
@@ -64,6 +71,34 @@ public sealed partial class QmpClient
         }
 
         return cpus;
+    }
+
+    /// <summary>The character devices and where they lead, from <c>query-chardev</c>; for the ptys QEMU allocated.</summary>
+    public async Task<IReadOnlyList<QmpChardev>> QueryChardevAsync(CancellationToken cancellationToken = default)
+    {
+        JsonElement r = await ExecuteAsync("query-chardev", cancellationToken: cancellationToken).ConfigureAwait(false);
+        var chardevs = new List<QmpChardev>();
+        if (r.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement c in r.EnumerateArray())
+            {
+                if (c.TryGetProperty("label", out JsonElement label) && label.ValueKind == JsonValueKind.String
+                    && c.TryGetProperty("filename", out JsonElement file) && file.ValueKind == JsonValueKind.String)
+                {
+                    chardevs.Add(new QmpChardev(label.GetString()!, file.GetString()!));
+                }
+            }
+        }
+
+        return chardevs;
+    }
+
+    /// <summary>Whether this QEMU runs its guest under KVM (<c>query-kvm</c>): enabled, and present in the binary.</summary>
+    public async Task<(bool Enabled, bool Present)> QueryKvmAsync(CancellationToken cancellationToken = default)
+    {
+        JsonElement r = await ExecuteAsync("query-kvm", cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (r.TryGetProperty("enabled", out JsonElement e) && e.ValueKind == JsonValueKind.True,
+            r.TryGetProperty("present", out JsonElement p) && p.ValueKind == JsonValueKind.True);
     }
 
     /// <summary>The IOThreads (<c>-object iothread</c>) and their host thread ids, from <c>query-iothreads</c>.</summary>
