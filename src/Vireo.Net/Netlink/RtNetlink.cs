@@ -19,6 +19,9 @@ public sealed partial class RtNetlink : IDisposable
 
     private readonly NetlinkSocket _socket;
 
+    /// <summary>The socket, for the other rtnetlink families of this assembly (tc).</summary>
+    internal NetlinkSocket Socket => _socket;
+
     private RtNetlink(NetlinkSocket socket) => _socket = socket;
 
     /// <summary>Opens a client in the calling thread's network namespace.</summary>
