@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Vireo.Model;
 using Vireo.Qemu.Process;
 
@@ -48,6 +49,35 @@ public sealed class LauncherTests
 
         Assert.Equal(["0", "1", "2", "3", "5"], OutputLines(log));
     }
+
+    [Fact]
+    public async Task InheritableFdsBelowTheTargets_AreClosedInTheChild()
+    {
+        using var dir = new TempDir();
+        using var leaky = File.Open(dir.File("leaky"), FileMode.Create);
+        int leakyFd = (int)leaky.SafeFileHandle.DangerousGetHandle();
+        ClearCloseOnExec(leakyFd);
+        using var passed = File.Open(dir.File("passed"), FileMode.Create);
+        string log = dir.File("log");
+
+        using QemuProcess ls = QemuLauncher.Start(new QemuLaunchOptions
+        {
+            EmulatorPath = "/bin/ls",
+            Arguments = ["/proc/self/fd"],
+            LogPath = log,
+            PassFds = [new QemuPassedFd((int)passed.SafeFileHandle.DangerousGetHandle(), leakyFd + 5)],
+        });
+        Assert.True(await ls.WaitForExitAsync(Wait));
+        ls.TryReap();
+
+        Assert.DoesNotContain(leakyFd.ToString(CultureInfo.InvariantCulture), OutputLines(log));
+        Assert.Contains((leakyFd + 5).ToString(CultureInfo.InvariantCulture), OutputLines(log));
+    }
+
+    [DllImport("libc", EntryPoint = "fcntl")]
+    private static extern int Fcntl(int fd, int cmd, int arg);
+
+    private static void ClearCloseOnExec(int fd) => Assert.Equal(0, Fcntl(fd, 2 /* F_SETFD */, 0));
 
     [Fact]
     public async Task PassedFds_ThatCollideWithTargets_AreNotClobbered()

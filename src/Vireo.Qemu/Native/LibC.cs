@@ -18,6 +18,8 @@ internal static unsafe partial class LibC
     public const int O_CLOEXEC = 0x80000;
 
     public const int F_DUPFD_CLOEXEC = 1030;
+    public const int F_GETFD = 1;
+    public const int FD_CLOEXEC = 1;
 
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
     public const short POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -110,6 +112,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int SpawnFileActionsAddOpen(void* fileActions, int fd, string path, int flags, uint mode);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclose")]
+    public static partial int SpawnFileActionsAddClose(void* fileActions, int fd);
 
     // glibc 2.34+: closes every fd >= from in the child, so fds leaked without O_CLOEXEC never reach QEMU.
     [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]

@@ -49,6 +49,18 @@ public static partial class QemuLauncher
                 Check(LibC.SpawnFileActionsAddDup2(fileActions, temps[i], fds[i].TargetFd), "adddup2");
             }
 
+            // Below the highest target, closefrom cannot help: close the numbers we inherited without O_CLOEXEC
+            // (say, a pipe from the shell that ran vireo, which QEMU would otherwise hold open for its whole life).
+            var targets = new HashSet<int>(fds.Select(f => f.TargetFd));
+            for (int fd = 3; fd < maxTarget; fd++)
+            {
+                int flags = LibC.Fcntl(fd, LibC.F_GETFD, 0);
+                if (flags >= 0 && (flags & LibC.FD_CLOEXEC) == 0 && !targets.Contains(fd))
+                {
+                    Check(LibC.SpawnFileActionsAddClose(fileActions, fd), "addclose");
+                }
+            }
+
             Check(LibC.SpawnFileActionsAddCloseFrom(fileActions, maxTarget + 1), "addclosefrom_np");
 
             Check(LibC.SpawnAttrInit(attr), "posix_spawnattr_init");
