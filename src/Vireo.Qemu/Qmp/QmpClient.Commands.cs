@@ -177,7 +177,8 @@ public sealed partial class QmpClient
                 }
                 else
                 {
-                    await _socket.SendAsync(message, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    // Not cancellable: a command cut off halfway would leave QEMU's parser mid-object.
+                    await _socket.SendAsync(message, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
                 }
             }
             finally
