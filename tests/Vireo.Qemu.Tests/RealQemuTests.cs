@@ -100,6 +100,33 @@ public sealed class RealQemuTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ManyConcurrentCommands_EachGetsItsOwnReply()
+    {
+        using var dir = new TempDir();
+        (QemuProcess process, QmpClient qmp) = await QemuLauncher.LaunchAsync(Options(dir, MachineNone), Wait);
+        using (process)
+        await using (qmp)
+        {
+            // Alternate two commands with different reply shapes: a mix-up would show as a missing member.
+            Task<bool>[] replies = Enumerable.Range(0, 200).Select(async i => i % 2 == 0
+                ? (await qmp.ExecuteAsync("query-status", timeout: Wait)).TryGetProperty("status", out _)
+                : (await qmp.ExecuteAsync("query-kvm", timeout: Wait)).TryGetProperty("present", out _)).ToArray();
+            Assert.All(await Task.WhenAll(replies), Assert.True);
+            await process.KillAsync();
+            process.TryReap();
+        }
+    }
+
+    [Fact]
+    public void SocketPathInAMissingDirectory_IsAClearError()
+    {
+        using var dir = new TempDir();
+        var options = new QemuLaunchOptions { Arguments = MachineNone, LogPath = dir.File("qemu.log"), QmpSocketPath = dir.File("nodir/qmp.sock") };
+        var e = Assert.Throws<VireoException>(() => QemuLauncher.Start(options));
+        Assert.Contains(dir.File("nodir/qmp.sock"), e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetFd_SendsADescriptorQemuCanName()
     {
         using var dir = new TempDir();

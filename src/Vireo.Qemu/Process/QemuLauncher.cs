@@ -271,7 +271,15 @@ public static partial class QemuLauncher
         }
 
         // A socket file left by a QEMU that died is only a name; the caller holds the domain lock.
-        File.Delete(path);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new VireoException(ErrorKind.OperationFailed, $"cannot replace QMP socket '{path}': {e.Message}", e);
+        }
+
         int fd = LibC.Socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0)
         {
