@@ -207,6 +207,13 @@ internal sealed class Qcow2Header
             throw Bad(path, "refcount table offset is 0");
         }
 
+        long l1Bytes = Math.Max((long)l1Size * 8, 1);
+        long rtBytes = (long)rtClusters * cs;
+        if (Overlaps(0, cs, h.RefcountTableOffset, rtBytes) || (l1Size > 0 && (Overlaps(0, cs, h.L1TableOffset, l1Bytes) || Overlaps(h.L1TableOffset, l1Bytes, h.RefcountTableOffset, rtBytes))))
+        {
+            throw Bad(path, "the header, L1 table and refcount table overlap");
+        }
+
         h.ParseExtensions(buf, path);
         if (h.BackingFileOffset != 0)
         {
@@ -275,6 +282,8 @@ internal sealed class Qcow2Header
             throw Bad(path, $"{what} at offset {offset} ({length} bytes) lies past the end of the file ({fileLength} bytes)");
         }
     }
+
+    private static bool Overlaps(long a, long alen, long b, long blen) => a < b + blen && b < a + alen;
 
     public static ImageException Bad(string path, string message) => ImageException.Corrupt(path, message);
 

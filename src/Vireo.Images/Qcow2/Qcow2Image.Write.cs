@@ -83,6 +83,11 @@ internal sealed partial class Qcow2Image
 
                 long a = Math.Max(pos, gs);
                 long b = Math.Min(end, tableBase + ((long)j << ClusterBits));
+                if (host + ((long)(j - i) << ClusterBits) > RandomAccess.GetLength(_file))
+                {
+                    throw ImageException.Corrupt(Path, $"L2 entry for guest offset {gs} points past the end of the file (0x{host:x})");
+                }
+
                 FileIo.Write(_file, data.Span.Slice((int)(a - pos), (int)(b - a)), host + (a - gs));
                 i = j;
                 continue;
