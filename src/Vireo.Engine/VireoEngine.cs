@@ -1,0 +1,46 @@
+using Vireo.Engine.Domains;
+using Vireo.Engine.State;
+
+namespace Vireo.Engine;
+
+/// <summary>
+/// The engine in this process: the managers of domains (and, as they land, networks and pools) over one
+/// state root. The CLI uses <see cref="Local"/>; a daemon would hold one of these for its lifetime.
+/// </summary>
+public sealed class VireoEngine
+{
+    private static VireoEngine? s_local;
+
+    public VireoEngine(VireoPaths paths)
+    {
+        Paths = paths;
+        var services = new DomainHostServices
+        {
+            WatcherExecutable = FindVireoExecutable(),
+        };
+        Domains = new DomainManager(paths, services);
+    }
+
+    /// <summary>The engine for <c>$VIREO_ROOT</c> of this process, created on first use.</summary>
+    public static VireoEngine Local => s_local ??= new VireoEngine(VireoPaths.FromEnvironment());
+
+    public VireoPaths Paths { get; }
+
+    public DomainManager Domains { get; }
+
+    /// <summary>
+    /// The vireo binary that runs per-domain watchers: this process when it is vireo, else $VIREO_EXE
+    /// (tests that host the engine in-process point it at the published CLI).
+    /// </summary>
+    private static string? FindVireoExecutable()
+    {
+        string? env = Environment.GetEnvironmentVariable("VIREO_EXE");
+        if (!string.IsNullOrEmpty(env))
+        {
+            return env;
+        }
+
+        string? self = Environment.ProcessPath;
+        return self is not null && Path.GetFileName(self) == "vireo" ? self : null;
+    }
+}
