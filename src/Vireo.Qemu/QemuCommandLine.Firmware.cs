@@ -23,7 +23,9 @@ public static class QemuFirmware
         {
             return os.Loader is { Type: "rom", Path: string rom } ? new FirmwarePlan(rom, null, null, false, Rom: true) : null;
         }
-        bool secure = os.Loader?.Secure == true;
+        // Like libvirt's automatic choice: q35 gets the Secure Boot capable build (which needs SMM). With Debian's
+        // OVMF_VARS_4M.fd (no keys enrolled) Secure Boot stays off until the guest enrols keys.
+        bool secure = os.Loader?.Secure ?? (os.Loader?.Path is null && os.Firmware == "efi" && os.IsQ35);
         string code = os.Loader?.Path ?? (secure ? OvmfCodeSecure : OvmfCode);
         string? template = os.Nvram?.Template ?? (code.Contains("_4M", StringComparison.Ordinal) ? OvmfVars : "/usr/share/OVMF/OVMF_VARS.fd");
         string nvram = nvramOverride ?? os.Nvram?.Path ?? Path.Combine(runtimeDirectory, def.Name + "_VARS.fd");

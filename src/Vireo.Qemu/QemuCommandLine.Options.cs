@@ -45,6 +45,9 @@ public sealed record QemuArgvOptions
     /// <summary>Hugepage size in KiB → the hugetlbfs mount to back guest RAM with (default: 2048 → /dev/hugepages).</summary>
     public IReadOnlyDictionary<long, string> HugepageMounts { get; init; } = new Dictionary<long, string>();
 
+    /// <summary>The host NUMA nodes for <c>&lt;numatune&gt;&lt;memory placement='auto'&gt;</c>, chosen by the engine (like numad).</summary>
+    public string? AutoNumaNodeset { get; init; }
+
     /// <summary>The swtpm control socket for an emulator TPM, when the engine started swtpm.</summary>
     public string? TpmEmulatorSocket { get; init; }
 }

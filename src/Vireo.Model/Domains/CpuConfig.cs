@@ -40,7 +40,7 @@ public sealed record CpuConfig
         {
             foreach (XmlCursor cell in numa.Children("cell"))
             {
-                cells.Add(NumaCell.Parse(cell));
+                cells.Add(NumaCell.Parse(cell, cells.Count));
             }
             numa.Leftovers();
         }
@@ -138,7 +138,7 @@ public sealed record NumaCell
     public IReadOnlyList<(int CellId, int Value)> Distances { get; init; } = [];
     public UnmodeledXml Extra { get; init; } = UnmodeledXml.Empty;
 
-    internal static NumaCell Parse(XmlCursor c)
+    internal static NumaCell Parse(XmlCursor c, int position)
     {
         string memory = c.Require("memory");
         var distances = new List<(int, int)>();
@@ -159,7 +159,7 @@ public sealed record NumaCell
         }
         return new NumaCell
         {
-            Id = c.IntAttr("id") ?? 0,
+            Id = c.IntAttr("id") ?? position,
             Cpus = cpus,
             MemoryKiB = MemorySize.ToKiB(memory, c.Attr("unit"), "<cpu/numa/cell memory>"),
             MemAccess = c.OneOf("memAccess", "shared", "private"),

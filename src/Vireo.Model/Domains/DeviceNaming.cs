@@ -12,9 +12,11 @@ internal static class DeviceNaming
     public static DomainDefinition Assign(DomainDefinition def)
     {
         DomainDevices d = def.Devices;
-        var disks = d.Disks.Select(disk => NameDisk(disk)).ToList();
+        var disks = d.Disks.Select(disk => NameDisk(disk, d.Controllers)).ToList();
         int n = 0;
-        var nets = d.Interfaces.Select(i => i with { Alias = i.UserAlias ?? I("net", n++) }).ToList();
+        int h = 0;
+        // A hostdev interface is a host device to QEMU (libvirt lists it with the hostdevs): hostdevN.
+        var nets = d.Interfaces.Select(i => i with { Alias = i.UserAlias ?? (i.Type == "hostdev" ? I("hostdev", h++) : I("net", n++)) }).ToList();
         var serials = d.Serials.Select((s, i) => s with { Alias = s.UserAlias ?? I("serial", i) }).ToList();
         var parallels = d.Parallels.Select((s, i) => s with { Alias = s.UserAlias ?? I("parallel", i) }).ToList();
         var channels = d.Channels.Select((s, i) => s with { Alias = s.UserAlias ?? I("channel", i) }).ToList();
@@ -37,7 +39,7 @@ internal static class DeviceNaming
                 Inputs = d.Inputs.Select((x, i) => x with { Alias = I("input", i) }).ToList(),
                 Videos = d.Videos.Select((x, i) => x with { Alias = I("video", i) }).ToList(),
                 Sounds = d.Sounds.Select((x, i) => x with { Alias = I("sound", i) }).ToList(),
-                Hostdevs = d.Hostdevs.Select((x, i) => x with { Alias = I("hostdev", i) }).ToList(),
+                Hostdevs = d.Hostdevs.Select((x, i) => x with { Alias = I("hostdev", h + i) }).ToList(),
                 Rngs = d.Rngs.Select((x, i) => x with { Alias = I("rng", i) }).ToList(),
                 Watchdogs = d.Watchdogs.Select((x, i) => x with { Alias = I("watchdog", i) }).ToList(),
                 Tpms = d.Tpms.Select((x, i) => x with { Alias = I("tpm", i) }).ToList(),
@@ -83,7 +85,7 @@ internal static class DeviceNaming
         };
     }
 
-    private static Disk NameDisk(Disk disk)
+    private static Disk NameDisk(Disk disk, IReadOnlyList<Controller> controllers)
     {
         DeviceAddress? address = disk.Address;
         if (address is null && disk.Bus is "ide" or "sata" or "scsi" or "fdc")
@@ -99,6 +101,9 @@ internal static class DeviceNaming
             "ide" => I3("ide", address!),
             "sata" => I3("sata", address!),
             "fdc" => I3("fdc", address!),
+            // libvirt names disks on its default LSI controller by controller-bus-unit, on others with the target too.
+            "scsi" when controllers.FirstOrDefault(c => c.Type == "scsi" && c.Index == (address!.Controller ?? 0))?.Model is null or "lsilogic" or "auto"
+                => I3("scsi", address!),
             "scsi" => string.Create(CultureInfo.InvariantCulture, $"scsi{address!.Controller ?? 0}-{address.Bus ?? 0}-{address.Target ?? 0}-{address.Unit ?? 0}"),
             "usb" => I("usb-disk", DiskNames.Index(disk.TargetDev)),
             _ => I("virtio-disk", DiskNames.Index(disk.TargetDev)),

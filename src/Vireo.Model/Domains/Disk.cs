@@ -19,6 +19,8 @@ public sealed record Disk
     public int? Queues { get; init; }
     public int? IoThread { get; init; }
     public string? ErrorPolicy { get; init; }
+    public bool? EventIdx { get; init; }
+    public bool? IoEventFd { get; init; }
     public UnmodeledXml DriverExtra { get; init; } = UnmodeledXml.Empty;
     /// <summary>The file or block device path; null for an empty cdrom or a volume.</summary>
     public string? SourcePath { get; init; }
@@ -138,6 +140,8 @@ public sealed record Disk
             Queues = driver?.IntAttr("queues"),
             IoThread = driver?.IntAttr("iothread"),
             ErrorPolicy = driver?.OneOf("error_policy", "stop", "report", "ignore", "enospace"),
+            EventIdx = driver?.YesNo("event_idx"),
+            IoEventFd = driver?.YesNo("ioeventfd"),
             SourcePath = path,
             SourcePool = pool,
             SourceVolume = volume,
@@ -186,11 +190,12 @@ public sealed record Disk
     {
         var e = new XElement("disk", new XAttribute("type", Type), new XAttribute("device", Device));
         if (DriverName is not null || Format is not null || Cache is not null || Io is not null || Discard is not null ||
-            DetectZeroes is not null || Queues is not null || IoThread is not null || ErrorPolicy is not null || !DriverExtra.IsEmpty)
+            DetectZeroes is not null || Queues is not null || IoThread is not null || ErrorPolicy is not null || EventIdx is not null ||
+            IoEventFd is not null || !DriverExtra.IsEmpty)
         {
             e.Add(new XElement("driver").Attr("name", DriverName ?? "qemu").Attr("type", Format).Attr("cache", Cache)
                 .Attr("error_policy", ErrorPolicy).Attr("io", Io).Attr("discard", Discard).Attr("detect_zeroes", DetectZeroes)
-                .Attr("queues", Queues).Attr("iothread", IoThread).With(DriverExtra));
+                .OnOff("ioeventfd", IoEventFd).OnOff("event_idx", EventIdx).Attr("queues", Queues).Attr("iothread", IoThread).With(DriverExtra));
         }
         if (SourcePath is not null || SourcePool is not null || !SourceExtra.IsEmpty)
         {

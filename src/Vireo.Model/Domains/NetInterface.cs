@@ -35,6 +35,8 @@ public sealed record NetInterface
     public int? RxQueueSize { get; init; }
     public int? TxQueueSize { get; init; }
     public UnmodeledXml DriverExtra { get; init; } = UnmodeledXml.Empty;
+    /// <summary><c>&lt;tune&gt;&lt;sndbuf&gt;</c>: the TAP send buffer in bytes.</summary>
+    public long? SndBuf { get; init; }
     public IReadOnlyList<VlanTag> Vlans { get; init; } = [];
     public bool VlanTrunk { get; init; }
     public VirtualPort? VirtualPort { get; init; }
@@ -95,8 +97,12 @@ public sealed record NetInterface
             }
             vlan.Leftovers();
         }
+        XmlCursor? tune = c.Child("tune");
+        string? sndbuf = tune?.ChildText("sndbuf");
+        tune?.Leftovers();
         var iface = new NetInterface
         {
+            SndBuf = tune?.ParseLong(sndbuf, "sndbuf"),
             Type = type,
             Mac = macText?.ToLowerInvariant(),
             Model = modelType,
@@ -250,6 +256,10 @@ public sealed record NetInterface
         {
             e.Add(new XElement("driver").Attr("name", DriverName).Attr("queues", Queues).Attr("rx_queue_size", RxQueueSize)
                 .Attr("tx_queue_size", TxQueueSize).With(DriverExtra));
+        }
+        if (SndBuf is long sndbuf)
+        {
+            e.Add(new XElement("tune", new XElement("sndbuf", XmlOut.Text(sndbuf))));
         }
         if (LinkState is not null)
         {

@@ -12,7 +12,10 @@ internal sealed class ArgvWriter
         Def = def;
         Options = options;
         Pci = PciPlan.Create(def);
+        Usb = new UsbPorts(def);
     }
+
+    public UsbPorts Usb { get; }
 
     public DomainDefinition Def { get; }
 

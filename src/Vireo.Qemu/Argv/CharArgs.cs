@@ -20,9 +20,9 @@ internal static class CharArgs
                 "pci-serial" => new QemuOpts("pci-serial").Add("chardev", chardev).Add("id", s.Alias),
                 _ => new QemuOpts("isa-serial").Add("chardev", chardev).Add("id", s.Alias).Add("index", s.TargetPort ?? 0),
             };
-            if (s.TargetType == "usb-serial" && s.Address is { Type: "usb" } usb)
+            if (s.TargetType == "usb-serial")
             {
-                dev.Add("bus", "usb.0").Add("port", usb.Port);
+                dev.Add("bus", "usb.0").Add("port", w.Usb.PortOf(s));
             }
             w.Device(dev, s);
         }

@@ -28,11 +28,7 @@ internal static class DeviceArgs
             o.Add("id", i.Alias);
             if (i.Bus == "usb")
             {
-                o.Add("bus", "usb.0");
-                if (i.Address is { Type: "usb", Port: string port })
-                {
-                    o.Add("port", port);
-                }
+                o.Add("bus", "usb.0").Add("port", w.Usb.PortOf(i));
             }
             w.Device(o, i);
         }
@@ -191,7 +187,7 @@ internal static class DeviceArgs
                     w.Add("-device", new QemuOpts("sb16").Add("audiodev", "audio1").Add("id", s.Alias));
                     break;
                 case "usb":
-                    w.Add("-device", new QemuOpts("usb-audio").Add("audiodev", "audio1").Add("id", s.Alias).Add("bus", "usb.0"));
+                    w.Add("-device", new QemuOpts("usb-audio").Add("audiodev", "audio1").Add("id", s.Alias).Add("bus", "usb.0").Add("port", w.Usb.PortOf(s)));
                     break;
             }
         }

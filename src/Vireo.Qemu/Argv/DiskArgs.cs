@@ -40,7 +40,7 @@ internal static class DiskArgs
                     bool top = layer == 0;
                     bool readOnly = !top || disk.ReadOnly;
                     string storage = Node(n, "storage");
-                    var proto = new QemuOpts().Add("driver", Protocol(disk, type)).Add("filename", layerPath).Add("node-name", storage);
+                    var proto = new QemuOpts().Add("driver", Protocol(disk, type, layerPath)).Add("filename", layerPath).Add("node-name", storage);
                     if (top)
                     {
                         AddCacheAndIo(proto, disk);
@@ -67,7 +67,12 @@ internal static class DiskArgs
                     if (!raw)
                     {
                         string fmtNode = Node(n, "format");
-                        var fmt = new QemuOpts().Add("node-name", fmtNode).Add("read-only", readOnly);
+                        var fmt = new QemuOpts().Add("node-name", fmtNode);
+                        if (top)
+                        {
+                            AddCache(fmt, disk);
+                        }
+                        fmt.Add("read-only", readOnly);
                         if (top && disk.DetectZeroes is not null)
                         {
                             fmt.Add("detect-zeroes", DetectZeroes(disk));
@@ -105,7 +110,11 @@ internal static class DiskArgs
 
     private static string Node(int n, string kind) => "libvirt-" + n.ToString(CultureInfo.InvariantCulture) + "-" + kind;
 
-    private static string Protocol(Disk disk, string type) => type == "block" ? (disk.IsCdrom ? "host_cdrom" : "host_device") : "file";
+    /// <summary>host_cdrom only for real optical drives (it polls for media changes); other block devices are host_device.</summary>
+    private static string Protocol(Disk disk, string type, string path) =>
+        type == "block"
+            ? (disk.IsCdrom && (path.StartsWith("/dev/cdrom", StringComparison.Ordinal) || path.StartsWith("/dev/sr", StringComparison.Ordinal)) ? "host_cdrom" : "host_device")
+            : "file";
 
     private static string DetectZeroes(Disk disk) => disk.DetectZeroes == "unmap" && disk.Discard != "unmap" ? "on" : disk.DetectZeroes!;
 
@@ -115,6 +124,12 @@ internal static class DiskArgs
         {
             proto.Add("aio", disk.Io);
         }
+        AddCache(proto, disk);
+    }
+
+    private static void AddCache(QemuOpts o, Disk disk)
+    {
+        QemuOpts proto = o;
         switch (disk.Cache)
         {
             case "none":
@@ -176,6 +191,7 @@ internal static class DiskArgs
         {
             case "virtio":
                 o = new QemuOpts(disk.IsCdrom ? throw VireoException.Invalid($"cdrom '{disk.TargetDev}' cannot be on virtio") : "virtio-blk-pci");
+                o.Add("ioeventfd", disk.IoEventFd).Add("event_idx", disk.EventIdx);
                 if (w.Pci.AddressOf(disk) is DeviceAddress pci)
                 {
                     PciPlan.Place(o, pci, w.Pci);
@@ -223,11 +239,7 @@ internal static class DiskArgs
                     break;
                 }
             case "usb":
-                o = new QemuOpts("usb-storage");
-                if (disk.Address is { Type: "usb" } usb)
-                {
-                    o.Add("bus", "usb.0").Add("port", usb.Port);
-                }
+                o = new QemuOpts("usb-storage").Add("bus", "usb.0").Add("port", w.Usb.PortOf(disk));
                 break;
             case "fdc":
                 o = new QemuOpts("floppy").Add("unit", a?.Unit ?? 0);
@@ -264,9 +276,9 @@ internal static class DiskArgs
         {
             o.Add("rotation_rate", rate);
         }
-        if (disk.Removable is bool removable && disk.Bus == "usb")
+        if (disk.Bus == "usb")
         {
-            o.Add("removable", removable);
+            o.Add("removable", disk.Removable ?? false);
         }
         if (disk.Cache is not null && disk.Cache != "default")
         {

@@ -5,7 +5,7 @@ namespace Vireo.Qemu.Argv;
 /// <summary>UEFI as two pflash blockdevs (read-only code, per-domain NVRAM); a ROM loader as <c>-bios</c>.</summary>
 internal static class FirmwareArgs
 {
-    public static bool NeedsSmm(DomainDefinition def) => def.Os.Loader?.Secure == true;
+    public static bool NeedsSmm(DomainDefinition def) => QemuFirmware.Plan(def, "/") is { Secure: true };
 
     public static void AddMachineProperties(ArgvWriter w, QemuOpts machine)
     {

@@ -131,7 +131,7 @@ internal static class MachineArgs
                         rtc.Add("clock", "rt");
                     }
                     break;
-                case "pit" when w.Options.Accelerator == "kvm" && t.TickPolicy is "delay" or "discard":
+                case "pit" when t.TickPolicy is "delay" or "discard":
                     w.Add("-global", "kvm-pit.lost_tick_policy=" + t.TickPolicy);
                     break;
             }

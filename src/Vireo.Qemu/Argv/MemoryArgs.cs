@@ -15,7 +15,7 @@ internal static class MemoryArgs
     public static void Write(ArgvWriter w)
     {
         DomainDefinition def = w.Def;
-        var m = new QemuOpts().Add("size", K(def.MemoryKiB));
+        var m = new QemuOpts().Add("size", K(InitialKiB(def)));
         if (def.MaxMemoryKiB is long max)
         {
             m.Add("slots", def.MemorySlots ?? 0).Add("maxmem", K(max));
@@ -23,8 +23,7 @@ internal static class MemoryArgs
         w.Add("-m", m);
         if (!UsesNuma(def))
         {
-            long ram = def.MemoryKiB - def.Devices.Memories.Sum(x => x.SizeKiB);
-            w.Add("-object", Backend(w, "pc.ram", ram, null, def.NumaTune?.Mode, def.NumaTune?.Nodeset, null));
+            w.Add("-object", Backend(w, "pc.ram", InitialKiB(def), null, def.NumaTune?.Mode, NodesetOf(w, def.NumaTune), null));
         }
         if (def.MemoryBacking?.Locked == true)
         {
@@ -37,7 +36,7 @@ internal static class MemoryArgs
             {
                 NumaMemNode? node = def.NumaTune?.MemNodes.FirstOrDefault(n => n.CellId == cell.Id);
                 string id = "ram-node" + cell.Id.ToString(CultureInfo.InvariantCulture);
-                w.Add("-object", Backend(w, id, cell.MemoryKiB, cell, node?.Mode ?? def.NumaTune?.Mode, node?.Nodeset ?? def.NumaTune?.Nodeset, cell.Id));
+                w.Add("-object", Backend(w, id, AlignUp(cell.MemoryKiB, 1024), cell, node?.Mode ?? def.NumaTune?.Mode, node?.Nodeset ?? NodesetOf(w, def.NumaTune), cell.Id));
                 var numa = new QemuOpts("node").Add("nodeid", cell.Id);
                 string numaText = numa.ToKeyValue();
                 if (cell.Cpus is not null)
@@ -68,7 +67,7 @@ internal static class MemoryArgs
             MemoryDevice mem = def.Devices.Memories[i];
             string id = "memdimm" + i.ToString(CultureInfo.InvariantCulture);
             NumaCell? cell = def.Cpu?.NumaCells.FirstOrDefault(c => c.Id == mem.TargetNode);
-            w.Add("-object", Backend(w, id, mem.SizeKiB, cell, mem.SourceNodemask is null ? null : "strict", mem.SourceNodemask, mem.TargetNode, mem.SourcePageSizeKiB));
+            w.Add("-object", Backend(w, id, AlignUp(mem.SizeKiB, 2048), cell, mem.SourceNodemask is null ? null : "strict", mem.SourceNodemask, mem.TargetNode, mem.SourcePageSizeKiB));
             var dimm = new QemuOpts("pc-dimm");
             if (mem.TargetNode is int node)
             {
@@ -107,7 +106,7 @@ internal static class MemoryArgs
         {
             string mount = w.Options.HugepageMounts.TryGetValue(size, out string? dir)
                 ? dir
-                : size == 2048 ? "/dev/hugepages" : throw new VireoException(ErrorKind.HostUnavailable, $"no hugetlbfs mount is known for {size} KiB pages");
+                : size == 2048 ? "/dev/hugepages" : size == 1048576 ? "/dev/hugepages1G" : throw new VireoException(ErrorKind.HostUnavailable, $"no hugetlbfs mount is known for {size} KiB pages");
             o = new QemuOpts("memory-backend-file", "qom-type").Add("id", id).Add("mem-path", mount);
             if (share is bool s)
             {
@@ -173,6 +172,21 @@ internal static class MemoryArgs
         }
         return cellId is null ? backing.Pages[0].SizeKiB : null;
     }
+
+    /// <summary>
+    /// Boot RAM, aligned like libvirt: whole MiB (per NUMA cell when there are cells), without the DIMMs, which
+    /// are aligned to 2 MiB each.
+    /// </summary>
+    public static long InitialKiB(DomainDefinition def) =>
+        UsesNuma(def)
+            ? def.Cpu!.NumaCells.Sum(c => AlignUp(c.MemoryKiB, 1024))
+            : AlignUp(def.MemoryKiB - def.Devices.Memories.Sum(m => AlignUp(m.SizeKiB, 2048)), 1024);
+
+    private static long AlignUp(long kib, long unit) => (kib + unit - 1) / unit * unit;
+
+    /// <summary>A nodeset, or for <c>placement='auto'</c> the one the engine chose from the host's topology.</summary>
+    private static string? NodesetOf(ArgvWriter w, NumaTune? tune) =>
+        tune is null ? null : tune.Placement == "auto" ? w.Options.AutoNumaNodeset : tune.Nodeset;
 
     private static string K(long kib) => kib.ToString(CultureInfo.InvariantCulture) + "k";
 }

@@ -80,6 +80,7 @@ internal static class NetArgs
                     {
                         tap.Add("vhost", true);
                     }
+                    tap.Add("sndbuf", n.SndBuf);
                     tap.Add("id", netdevId);
                     w.Add("-netdev", tap);
                     break;

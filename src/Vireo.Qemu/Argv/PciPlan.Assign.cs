@@ -187,6 +187,10 @@ internal sealed partial class PciPlan
         {
             Want(x, Slot.Pcie);
         }
+        foreach (NetInterface n in d.Interfaces.Where(n => n.Type == "hostdev"))
+        {
+            Want(n, Slot.Pcie);
+        }
         foreach (HostdevDevice h in d.Hostdevs)
         {
             Want(h, Slot.Pcie);
@@ -288,19 +292,15 @@ internal sealed partial class PciPlan
         {
             for (int fn = 0; fn < 8; fn++)
             {
-                if (!Free(0, slot, fn))
-                {
-                    if (fn == 0)
-                    {
-                        break;
-                    }
-                    continue;
-                }
-                // Only aggregate into a slot that holds root ports already (or an empty slot).
-                bool slotIsPorts = fn == 0 || _addresses.Any(kv => kv.Key is Controller { Model: "pcie-root-port" } && kv.Value.Bus == 0 && kv.Value.Slot == slot);
-                if (!slotIsPorts)
+                // Only aggregate into an empty slot or one that holds root ports already.
+                bool slotIsPorts = _addresses.Any(kv => kv.Key is Controller { Model: "pcie-root-port" } && kv.Value.Bus == 0 && kv.Value.Slot == slot);
+                if (fn == 0 && !Free(0, slot, 0) && !slotIsPorts)
                 {
                     break;
+                }
+                if (!Free(0, slot, fn))
+                {
+                    continue;
                 }
                 Reserve(port, DeviceAddress.Pci(0, slot, fn, fn == 0 ? true : null));
                 return;
