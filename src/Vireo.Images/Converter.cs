@@ -124,7 +124,9 @@ internal sealed class Converter
         }
 
         await reader.ConfigureAwait(false);
-        await _dst.FlushAsync(ct).ConfigureAwait(false);
+
+        // No fsync at the end, as qemu-img convert (cache=unsafe for the target): callers that need
+        // durability call FlushAsync on the image themselves.
     }
 
     private async Task ReadAllAsync(ChannelWriter<Work> queue, ChannelReader<byte[]> free, CancellationToken ct)

@@ -71,9 +71,9 @@ internal static class ImageBench
         // Peak memory of a fresh process doing the largest convert.
         string self = Environment.ProcessPath!;
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true };
-        foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "img"))
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
-            psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
         }
 
         psi.ArgumentList.Add("img");

@@ -1,11 +1,27 @@
+using Vireo.Cli.Commands.Img;
+
 namespace Vireo.Cli.Commands;
 
-/// <summary>Disk images commands.</summary>
+/// <summary>Disk images commands: <c>vireo img</c> takes qemu-img's subcommands, flags and output formats.</summary>
 internal static class ImageCommands
 {
     public const string Group = "Disk images";
 
     public static IReadOnlyList<CommandSpec> All { get; } =
     [
+        new CommandSpec(
+            "img",
+            Group,
+            "Create, inspect, check, convert and modify disk images (qemu-img's grammar)",
+            "img <create|info|check|convert|resize|map|compare|measure|snapshot|rebase|commit|amend|dd> [qemu-img options]",
+            [],
+            ImgDispatcher.RunAsync)
+        {
+            RawArguments = true,
+            Details = "Subcommands, flags and output formats follow qemu-img, so existing scripts keep working.\n" +
+                      "Examples:\n  vireo img create -f qcow2 -o cluster_size=64k disk.qcow2 10G\n" +
+                      "  vireo img info --output=json --backing-chain disk.qcow2\n" +
+                      "  vireo img convert -p -O qcow2 -c disk.raw disk.qcow2",
+        },
     ];
 }

@@ -53,59 +53,91 @@ internal static unsafe partial class ZlibNative
     [LibraryImport(Lib, EntryPoint = "inflateEnd")]
     private static partial int InflateEnd(ZStream* strm);
 
+    [LibraryImport(Lib, EntryPoint = "deflateReset")]
+    private static partial int DeflateReset(ZStream* strm);
+
+    [LibraryImport(Lib, EntryPoint = "inflateReset")]
+    private static partial int InflateReset(ZStream* strm);
+
+    // One stream per thread, reset per cluster: initializing a deflate stream allocates ~270 KiB, which per
+    // cluster costs more than the compression itself. Threads are pool threads, so these live for the process.
+    [ThreadStatic]
+    private static nint t_deflater;
+
+    [ThreadStatic]
+    private static nint t_inflater;
+
+    [ThreadStatic]
+    private static int t_deflaterLevel;
+
     /// <summary>Returns the compressed length, or -1 when the output does not fit in <paramref name="dst"/>.</summary>
     public static int Compress(ReadOnlySpan<byte> src, Span<byte> dst, int level)
     {
-        ZStream z = default;
-        if (DeflateInit2(&z, level, ZDeflated, WindowBits, 9, 0, "1.2.13", sizeof(ZStream)) != ZOk)
+        var z = (ZStream*)t_deflater;
+        if (z is null || t_deflaterLevel != level)
         {
-            throw new ImageException("zlib: deflateInit2 failed");
+            if (z is not null)
+            {
+                DeflateEnd(z);
+                NativeMemory.Free(z);
+            }
+
+            z = (ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZStream));
+            if (DeflateInit2(z, level, ZDeflated, WindowBits, 8, 0, "1.2.13", sizeof(ZStream)) != ZOk)
+            {
+                NativeMemory.Free(z);
+                throw new ImageException("zlib: deflateInit2 failed");
+            }
+
+            t_deflater = (nint)z;
+            t_deflaterLevel = level;
+        }
+        else
+        {
+            DeflateReset(z);
         }
 
-        try
+        fixed (byte* pin = src)
+        fixed (byte* pout = dst)
         {
-            fixed (byte* pin = src)
-            fixed (byte* pout = dst)
-            {
-                z.NextIn = pin;
-                z.AvailIn = (uint)src.Length;
-                z.NextOut = pout;
-                z.AvailOut = (uint)dst.Length;
-                int rc = Deflate(&z, ZFinish);
-                return rc == ZStreamEnd ? (int)z.TotalOut : -1;
-            }
-        }
-        finally
-        {
-            DeflateEnd(&z);
+            z->NextIn = pin;
+            z->AvailIn = (uint)src.Length;
+            z->NextOut = pout;
+            z->AvailOut = (uint)dst.Length;
+            int rc = Deflate(z, ZFinish);
+            return rc == ZStreamEnd ? (int)z->TotalOut : -1;
         }
     }
 
     /// <summary>Inflates until <paramref name="dst"/> is full; returns the bytes produced, or -1 on bad data.</summary>
     public static int Decompress(ReadOnlySpan<byte> src, Span<byte> dst)
     {
-        ZStream z = default;
-        if (InflateInit2(&z, WindowBits, "1.2.13", sizeof(ZStream)) != ZOk)
+        var z = (ZStream*)t_inflater;
+        if (z is null)
         {
-            throw new ImageException("zlib: inflateInit2 failed");
+            z = (ZStream*)NativeMemory.AllocZeroed((nuint)sizeof(ZStream));
+            if (InflateInit2(z, WindowBits, "1.2.13", sizeof(ZStream)) != ZOk)
+            {
+                NativeMemory.Free(z);
+                throw new ImageException("zlib: inflateInit2 failed");
+            }
+
+            t_inflater = (nint)z;
+        }
+        else
+        {
+            InflateReset(z);
         }
 
-        try
+        fixed (byte* pin = src)
+        fixed (byte* pout = dst)
         {
-            fixed (byte* pin = src)
-            fixed (byte* pout = dst)
-            {
-                z.NextIn = pin;
-                z.AvailIn = (uint)src.Length;
-                z.NextOut = pout;
-                z.AvailOut = (uint)dst.Length;
-                int rc = Inflate(&z, ZFinish);
-                return rc == ZStreamEnd || rc == ZOk || rc == -5 ? (int)z.TotalOut : -1;
-            }
-        }
-        finally
-        {
-            InflateEnd(&z);
+            z->NextIn = pin;
+            z->AvailIn = (uint)src.Length;
+            z->NextOut = pout;
+            z->AvailOut = (uint)dst.Length;
+            int rc = Inflate(z, ZFinish);
+            return rc == ZStreamEnd || rc == ZOk || rc == -5 ? (int)z->TotalOut : -1;
         }
     }
 }

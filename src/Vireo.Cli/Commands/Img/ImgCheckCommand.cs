@@ -1,0 +1,126 @@
+using Vireo.Images;
+
+namespace Vireo.Cli.Commands.Img;
+
+/// <summary><c>img check</c>: exit 0 clean, 1 check failed, 2 corruptions, 3 leaks only (qemu-img's codes).</summary>
+internal static class ImgCheckCommand
+{
+    public static int Run(CommandContext ctx, IReadOnlyList<string> raw)
+    {
+        var a = ImgArgs.Parse("check", raw, "frT", "qU", ["output", "object", "image-opts"], ["force-share"]);
+        if (a.Positionals.Count != 1)
+        {
+            throw new ImageException("check: expecting one image file name");
+        }
+
+        bool json = a.Json("check");
+        var repair = a.Get("r") switch
+        {
+            null => CheckRepair.None,
+            "leaks" => CheckRepair.Leaks,
+            "all" => CheckRepair.All,
+            var r => throw new ImageException($"check: invalid repair mode '{r}' (use leaks or all)"),
+        };
+        string path = a.Positionals[0];
+        CheckResult res;
+        try
+        {
+            res = DiskImage.Check(path, repair, a.Format("f"));
+        }
+        catch (ImageException e) when (!e.IsCorruption)
+        {
+            ctx.Err.WriteLine($"error: {e.Message}");
+            return e.Message.Contains("does not support checks", StringComparison.Ordinal) ? 63 : 1;
+        }
+
+        if (json)
+        {
+            Output.Json(ctx.Out, w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("image-end-offset", res.ImageEndOffset);
+                w.WriteNumber("total-clusters", res.TotalClusters);
+                w.WriteNumber("check-errors", res.CheckErrors);
+                if (res.Leaks > 0)
+                {
+                    w.WriteNumber("leaks", res.Leaks);
+                }
+
+                if (res.Corruptions > 0)
+                {
+                    w.WriteNumber("corruptions", res.Corruptions);
+                }
+
+                if (res.LeaksFixed > 0)
+                {
+                    w.WriteNumber("leaks-fixed", res.LeaksFixed);
+                }
+
+                if (res.CorruptionsFixed > 0)
+                {
+                    w.WriteNumber("corruptions-fixed", res.CorruptionsFixed);
+                }
+
+                w.WriteNumber("allocated-clusters", res.AllocatedClusters);
+                w.WriteString("filename", path);
+                w.WriteString("format", DiskImage.FormatName(res.Format));
+                if (res.FragmentedClusters > 0)
+                {
+                    w.WriteNumber("fragmented-clusters", res.FragmentedClusters);
+                }
+
+                if (res.CompressedClusters > 0)
+                {
+                    w.WriteNumber("compressed-clusters", res.CompressedClusters);
+                }
+
+                w.WriteEndObject();
+            });
+        }
+        else if (!a.Has("q"))
+        {
+            foreach (var m in res.Messages)
+            {
+                ctx.Err.WriteLine(m);
+            }
+
+            var o = ctx.Out;
+            if (res.LeaksFixed + res.CorruptionsFixed > 0)
+            {
+                o.WriteLine("The following inconsistencies were found and repaired:\n");
+                o.WriteLine($"    {res.LeaksFixed} leaked clusters");
+                o.WriteLine($"    {res.CorruptionsFixed} corruptions\n");
+                o.WriteLine("Double checking the fixed image now...");
+            }
+
+            if (res.Corruptions == 0 && res.Leaks == 0 && res.CheckErrors == 0)
+            {
+                o.WriteLine("No errors were found on the image.");
+            }
+            else
+            {
+                if (res.Corruptions > 0)
+                {
+                    o.WriteLine($"\n{res.Corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.");
+                }
+
+                if (res.Leaks > 0)
+                {
+                    o.WriteLine($"\n{res.Leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.");
+                }
+            }
+
+            if (res.TotalClusters > 0)
+            {
+                double t = res.TotalClusters;
+                double al = res.AllocatedClusters;
+                o.WriteLine(FormattableString.Invariant(
+                    $"{res.AllocatedClusters}/{res.TotalClusters} = {al * 100 / t:0.00}% allocated, {(al == 0 ? 0 : res.FragmentedClusters * 100 / al):0.00}% fragmented, {(al == 0 ? 0 : res.CompressedClusters * 100 / al):0.00}% compressed clusters"));
+            }
+
+            o.WriteLine($"Image end offset: {res.ImageEndOffset}");
+        }
+
+        return res.CheckErrors > 0 ? 1 : res.Corruptions > 0 ? 2 : res.Leaks > 0 ? 3 : 0;
+    }
+}

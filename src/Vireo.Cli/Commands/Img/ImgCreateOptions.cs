@@ -1,0 +1,102 @@
+using Vireo.Images;
+
+namespace Vireo.Cli.Commands.Img;
+
+/// <summary>Parses <c>-o key=value,...</c> into <see cref="ImageCreateOptions"/>; unknown keys are errors naming the key.</summary>
+internal static class ImgCreateOptions
+{
+    public static ImageCreateOptions Apply(ImageCreateOptions o, IEnumerable<string> optionStrings, ImageFormat format)
+    {
+        foreach (var s in optionStrings)
+        {
+            foreach (var kv in SplitOptions(s))
+            {
+                int eq = kv.IndexOf('=', StringComparison.Ordinal);
+                string key = eq < 0 ? kv : kv[..eq];
+                string val = eq < 0 ? "on" : kv[(eq + 1)..];
+                o = key switch
+                {
+                    "size" => o with { Size = ImgArgs.ParseSize(val, "image size") },
+                    "cluster_size" when format == ImageFormat.Qcow2 => o with { ClusterSize = (int)ImgArgs.ParseSize(val, "cluster_size") },
+                    "compat" when format == ImageFormat.Qcow2 => o with
+                    {
+                        Version = val switch
+                        {
+                            "0.10" or "v2" => 2,
+                            "1.1" or "v3" => 3,
+                            _ => throw new ImageException($"Invalid parameter '{val}' for compat"),
+                        },
+                    },
+                    "lazy_refcounts" when format == ImageFormat.Qcow2 => o with { LazyRefcounts = Bool(key, val) },
+                    "extended_l2" when format == ImageFormat.Qcow2 => o with { ExtendedL2 = Bool(key, val) },
+                    "refcount_bits" when format == ImageFormat.Qcow2 => o with { RefcountBits = int.TryParse(val, out int rb) ? rb : throw new ImageException($"Invalid parameter '{val}' for refcount_bits") },
+                    "compression_type" when format == ImageFormat.Qcow2 => o with
+                    {
+                        CompressionType = val switch
+                        {
+                            "zlib" => CompressionType.Zlib,
+                            "zstd" => CompressionType.Zstd,
+                            _ => throw new ImageException($"Invalid parameter '{val}' for compression_type"),
+                        },
+                    },
+                    "preallocation" => o with
+                    {
+                        Preallocation = val switch
+                        {
+                            "off" => Preallocation.Off,
+                            "metadata" when format == ImageFormat.Qcow2 => Preallocation.Metadata,
+                            "falloc" => Preallocation.Falloc,
+                            "full" => Preallocation.Full,
+                            _ => throw new ImageException($"Invalid parameter '{val}' for preallocation"),
+                        },
+                    },
+                    "backing_file" when format == ImageFormat.Qcow2 => o with { BackingFile = val },
+                    "backing_fmt" when format == ImageFormat.Qcow2 => o with { BackingFormat = DiskImage.ParseFormat(val) },
+                    _ => throw new ImageException($"Invalid parameter '{key}' for format '{DiskImage.FormatName(format)}'"),
+                };
+            }
+        }
+
+        return o;
+    }
+
+    private static bool Bool(string key, string v) => v switch
+    {
+        "on" or "true" or "yes" => true,
+        "off" or "false" or "no" => false,
+        _ => throw new ImageException($"Parameter '{key}' expects 'on' or 'off', not '{v}'"),
+    };
+
+    /// <summary>Comma-separated, with ",," standing for a literal comma as in QEMU.</summary>
+    private static IEnumerable<string> SplitOptions(string s)
+    {
+        var cur = new System.Text.StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == ',')
+            {
+                if (i + 1 < s.Length && s[i + 1] == ',')
+                {
+                    cur.Append(',');
+                    i++;
+                    continue;
+                }
+
+                if (cur.Length > 0)
+                {
+                    yield return cur.ToString();
+                }
+
+                cur.Clear();
+                continue;
+            }
+
+            cur.Append(s[i]);
+        }
+
+        if (cur.Length > 0)
+        {
+            yield return cur.ToString();
+        }
+    }
+}

@@ -1,0 +1,209 @@
+using System.Globalization;
+using Vireo.Images;
+
+namespace Vireo.Cli.Commands.Img;
+
+/// <summary><c>img map</c>: qemu-img's JSON layout (one object per line) and its human table.</summary>
+internal static class ImgMapCommand
+{
+    public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
+    {
+        var a = ImgArgs.Parse("map", raw, "f", "qU", ["output", "object", "start-offset", "max-length", "image-opts"], ["force-share"]);
+        if (a.Positionals.Count != 1)
+        {
+            throw new ImageException("map: expecting one image file name");
+        }
+
+        bool json = a.Json("map");
+        using var img = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
+        long start = a.Get("start-offset") is { } so ? ImgArgs.ParseSize(so, "start offset") : 0;
+        long? len = a.Get("max-length") is { } ml ? ImgArgs.ParseSize(ml, "max length") : null;
+        var map = await DiskImage.MapAsync(img, start, len).ConfigureAwait(false);
+        var o = ctx.Out;
+        if (json)
+        {
+            for (int i = 0; i < map.Count; i++)
+            {
+                var e = map[i];
+                string off = e.Offset is { } x ? $", \"offset\": {x}" : "";
+                string comp = e.Compressed ? ", \"compressed\": true" : "";
+                o.Write($"{(i == 0 ? "[" : "")}{{ \"start\": {e.Start}, \"length\": {e.Length}, \"depth\": {e.Depth}, \"present\": {B(e.Present)}, \"zero\": {B(e.Zero)}, \"data\": {B(e.Data)}{comp}{off}}}");
+                o.WriteLine(i == map.Count - 1 ? "]" : ",");
+            }
+
+            if (map.Count == 0)
+            {
+                o.WriteLine("[]");
+            }
+
+            return 0;
+        }
+
+        o.WriteLine($"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File");
+        foreach (var e in map)
+        {
+            if (e.Data && e.Offset is { } off)
+            {
+                o.WriteLine($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(off),-16}{e.File}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static string B(bool b) => b ? "true" : "false";
+
+    private static string Hex(long v) => v == 0 ? "0" : "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+}
+
+/// <summary><c>img compare</c>: exit 0 identical, 1 different, 2 error.</summary>
+internal static class ImgCompareCommand
+{
+    public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
+    {
+        var a = ImgArgs.Parse("compare", raw, "fFT", "pqsU", ["object", "image-opts"], ["force-share"]);
+        if (a.Positionals.Count != 2)
+        {
+            throw new ImageException("compare: expecting two image file names");
+        }
+
+        using var i1 = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
+        using var i2 = DiskImage.Open(a.Positionals[1], a.Format("F") ?? a.Format("f"), readOnly: true);
+        long? diff;
+        try
+        {
+            diff = await DiskImage.CompareAsync(i1, i2, a.Has("s")).ConfigureAwait(false);
+        }
+        catch (ImageException e) when (e.Message == "Image size mismatch!")
+        {
+            if (!a.Has("q"))
+            {
+                ctx.Out.WriteLine("Image size mismatch!");
+            }
+
+            return 1;
+        }
+
+        if (!a.Has("q"))
+        {
+            ctx.Out.WriteLine(diff is { } d ? $"Content mismatch at offset {d}!" : "Images are identical.");
+        }
+
+        return diff is null ? 0 : 1;
+    }
+}
+
+/// <summary><c>img measure</c>: required and fully-allocated sizes as qemu-img computes them.</summary>
+internal static class ImgMeasureCommand
+{
+    public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
+    {
+        var a = ImgArgs.Parse("measure", raw, "fOlo", "qU", ["output", "size", "object", "image-opts", "target-image-opts"], ["force-share"]);
+        bool json = a.Json("measure");
+        var outFmt = a.Format("O") ?? ImageFormat.Raw;
+        var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        if (outFmt == ImageFormat.Qcow2)
+        {
+            DiskImage.ValidateCreateOptions(target);
+        }
+
+        IBlockImage? src = null;
+        long size = 0;
+        if (a.Get("size") is { } s)
+        {
+            if (a.Positionals.Count != 0)
+            {
+                throw new ImageException("measure: --size N cannot be used together with a filename.");
+            }
+
+            size = ImgArgs.ParseSize(s, "image size");
+        }
+        else if (a.Positionals.Count == 1)
+        {
+            src = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
+        }
+        else
+        {
+            throw new ImageException("measure: either --size N or one filename must be specified.");
+        }
+
+        using (src)
+        {
+            var (req, full) = await DiskImage.MeasureAsync(src, size, target).ConfigureAwait(false);
+            bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2;
+            if (json)
+            {
+                Output.Json(ctx.Out, w =>
+                {
+                    w.WriteStartObject();
+                    if (bitmaps)
+                    {
+                        w.WriteNumber("bitmaps", 0);
+                    }
+
+                    w.WriteNumber("required", req);
+                    w.WriteNumber("fully-allocated", full);
+                    w.WriteEndObject();
+                });
+            }
+            else
+            {
+                ctx.Out.WriteLine($"required size: {req}");
+                ctx.Out.WriteLine($"fully allocated size: {full}");
+                if (bitmaps)
+                {
+                    ctx.Out.WriteLine("bitmaps size: 0");
+                }
+            }
+        }
+
+        return 0;
+    }
+}
+
+/// <summary><c>img convert</c> with qemu-img's flags.</summary>
+internal static class ImgConvertCommand
+{
+    public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
+    {
+        var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "target-is-zero", "salvage", "image-opts", "target-image-opts", "bitmaps", "skip-broken-bitmaps"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps"]);
+        if (a.Positionals.Count < 2)
+        {
+            throw new ImageException("convert: expecting at least one source and a destination file name");
+        }
+
+        var outFmt = a.Format("O") ?? ImageFormat.Raw;
+        var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        if (a.Has("target-is-zero") && !a.Has("n"))
+        {
+            throw new ImageException("--target-is-zero requires use of -n flag");
+        }
+
+        long sparse = a.Get("S") is { } s ? ImgArgs.ParseSize(s, "buffer size for sparse output") : 4096;
+        int coroutines = a.Get("m") is { } m ? int.TryParse(m, out int mi) && mi is >= 1 and <= 16 ? mi : throw new ImageException("Invalid number of coroutines. Allowed number of coroutines is between 1 and 16") : 8;
+        var opts = new ConvertOptions
+        {
+            Sources = a.Positionals.Take(a.Positionals.Count - 1).ToList(),
+            Destination = a.Positionals[^1],
+            SourceFormat = a.Format("f"),
+            DestinationFormat = outFmt,
+            CreateOptions = create,
+            Compress = a.Has("c"),
+            BackingFile = a.Get("B"),
+            BackingFormat = a.Format("F"),
+            NoCreate = a.Has("n"),
+            SparseSize = sparse,
+            TargetIsZero = a.Has("target-is-zero"),
+            Coroutines = coroutines,
+            OutOfOrder = a.Has("W"),
+        };
+        var progress = ImgDispatcher.Progress(ctx, a.Has("p") && !a.Has("q"));
+        await DiskImage.ConvertAsync(opts, progress).ConfigureAwait(false);
+        if (progress is not null)
+        {
+            ctx.Out.WriteLine("    (100.00/100%)");
+        }
+
+        return 0;
+    }
+}
