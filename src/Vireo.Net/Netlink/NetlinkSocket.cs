@@ -168,7 +168,13 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             {
                 while (true)
                 {
-                    nint n = LibC.Recv((int)_handle.DangerousGetHandle(), p, _receive.Length, 0);
+                    // MSG_TRUNC makes recv report a datagram's full size, so an oversized reply is an error, not a silent cut.
+                    nint n = LibC.Recv((int)_handle.DangerousGetHandle(), p, _receive.Length, LibC.MSG_TRUNC);
+                    if (n > _receive.Length)
+                    {
+                        throw new VireoException(ErrorKind.OperationFailed,
+                            $"{what}: an rtnetlink reply of {n} bytes exceeds the {_receive.Length}-byte buffer");
+                    }
                     if (n >= 0)
                     {
                         return (int)n;
