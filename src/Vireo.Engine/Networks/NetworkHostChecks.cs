@@ -11,17 +11,17 @@ namespace Vireo.Engine.Networks;
 /// </summary>
 internal static class NetworkHostChecks
 {
-    public static bool LinkExists(string name)
+    public static bool LinkExists(Func<RtNetlink> open, string name)
     {
-        using var nl = RtNetlink.Open();
+        using var nl = open();
         return nl.LinkExists(name);
     }
 
     /// <param name="activeBridgeOfThis">The bridge this network already owns (it is active), which is not a conflict.</param>
-    public static void CheckDefinition(NetworkDefinition def, string? activeBridgeOfThis)
+    public static void CheckDefinition(Func<RtNetlink> open, NetworkDefinition def, string? activeBridgeOfThis)
     {
         string n = $"network '{def.Name}'";
-        using var nl = RtNetlink.Open();
+        using var nl = open();
         if (def.HasManagedBridge && def.Bridge?.Name is { } br && br != activeBridgeOfThis && nl.LinkExists(br))
         {
             throw VireoException.Invalid($"{n}: <bridge name> '{br}' is in use by an existing interface");

@@ -74,7 +74,7 @@ public sealed partial class NetworkManager
     private async Task StartLockedAsync(NetworkDefinition def, bool persistent, CancellationToken ct)
     {
         NetworkValidator.Validate(def);
-        NetworkHostChecks.CheckDefinition(def, activeBridgeOfThis: null);
+        NetworkHostChecks.CheckDefinition(RtNetlink.Open, def, activeBridgeOfThis: null);
         string? bridge = def.Bridge?.Name;
         await CheckExternalBridgeAsync(def, ct).ConfigureAwait(false);
 
@@ -312,7 +312,7 @@ public sealed partial class NetworkManager
         {
             await TeardownAsync(rec, ct).ConfigureAwait(false);
         }
-        else if (rec.Bridge is not null && rec.OwnsBridge && !NetworkHostChecks.LinkExists(rec.Bridge))
+        else if (rec.Bridge is not null && rec.OwnsBridge && !NetworkHostChecks.LinkExists(RtNetlink.Open, rec.Bridge))
         {
             // Someone deleted the bridge under us: the network is gone; clean up the rest.
             await TeardownAsync(rec, ct).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using Vireo.Engine.State;
 using Vireo.Model;
 using Vireo.Model.Networks;
+using Vireo.Net.Namespaces;
+using Vireo.Net.Netlink;
 
 namespace Vireo.Engine.Networks;
 
@@ -22,6 +24,14 @@ public sealed partial class NetworkManager
     }
 
     public VireoPaths Paths => _paths;
+
+    /// <summary>
+    /// The namespace whose links and routes the definition checks consult; null means this process's. Tests point
+    /// it at a private namespace. Starting a network always acts on this process's namespace.
+    /// </summary>
+    public NetNamespace? HostChecksNamespace { get; init; }
+
+    private RtNetlink OpenChecks() => HostChecksNamespace?.OpenRtNetlink() ?? RtNetlink.Open();
 
     private string DefinitionPath(string name) => Path.Combine(_paths.Networks, ObjectName.Validate(name, "network") + ".xml");
 
@@ -51,7 +61,7 @@ public sealed partial class NetworkManager
         def = Complete(def);
         NetworkValidator.Validate(def);
         CheckAgainstOthers(def);
-        NetworkHostChecks.CheckDefinition(def, activeBridgeOfThis: LoadRecord(def.Name)?.Bridge);
+        NetworkHostChecks.CheckDefinition(OpenChecks, def, activeBridgeOfThis: LoadRecord(def.Name)?.Bridge);
         AtomicFile.WriteAllText(DefinitionPath(def.Name), NetworkXml.ToXml(def));
         return def;
     }
@@ -219,7 +229,7 @@ public sealed partial class NetworkManager
         for (int i = 0; ; i++)
         {
             string candidate = $"virbr{i}";
-            if (!taken.Contains(candidate) && !NetworkHostChecks.LinkExists(candidate))
+            if (!taken.Contains(candidate) && !NetworkHostChecks.LinkExists(OpenChecks, candidate))
             {
                 return def with { Bridge = (def.Bridge ?? new NetworkBridge()) with { Name = candidate } };
             }
