@@ -9,6 +9,11 @@ internal static class Program
             return Images.ImageBench.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
+        if (args.Length > 0 && args[0] == "storage")
+        {
+            return Storage.StorageBench.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
         Console.WriteLine("vireo bench: no benchmarks yet");
         return args.Length == 0 ? 0 : 1;
     }
