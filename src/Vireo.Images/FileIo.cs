@@ -31,5 +31,21 @@ internal static class FileIo
         }
     }
 
-    public static void Write(SafeFileHandle h, ReadOnlySpan<byte> data, long offset) => RandomAccess.Write(h, data, offset);
+    /// <summary>
+    /// Called after every write the engine issues, in order. Tests use it to copy the file at each point a
+    /// killed process could have stopped (completed writes are in the page cache, later ones never happened).
+    /// </summary>
+    internal static Action<SafeFileHandle>? AfterWrite { get; set; }
+
+    public static void Write(SafeFileHandle h, ReadOnlySpan<byte> data, long offset)
+    {
+        RandomAccess.Write(h, data, offset);
+        AfterWrite?.Invoke(h);
+    }
+
+    public static void Write(SafeFileHandle h, IReadOnlyList<ReadOnlyMemory<byte>> data, long offset)
+    {
+        RandomAccess.Write(h, data, offset);
+        AfterWrite?.Invoke(h);
+    }
 }

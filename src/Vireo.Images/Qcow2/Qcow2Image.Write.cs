@@ -138,7 +138,7 @@ internal sealed partial class Qcow2Image
             }
 
             // Coalesce consecutive direct slices so the kernel sees large writes.
-            RandomAccess.Write(_file, Coalesce(pieces), hostStart);
+            FileIo.Write(_file, Coalesce(pieces), hostStart);
             for (int j = 0; j < got; j++)
             {
                 int idx = i + j;

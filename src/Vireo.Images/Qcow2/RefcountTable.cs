@@ -123,7 +123,9 @@ internal sealed class RefcountTable
         while (c < end)
         {
             long b = c / _entriesPerBlock;
-            var blk = LoadBlock(b) ?? CreateBlock(b);
+            var blk = LoadBlock(b) ?? (delta < 0
+                ? throw ImageException.Corrupt(_path, $"cluster {c} is referenced but has no refcount block")
+                : CreateBlock(b));
             long blkOff = (long)(_table[b] & L2Entry.OffsetMask);
             long i0 = c % _entriesPerBlock;
             long n = Math.Min(end - c, _entriesPerBlock - i0);
@@ -220,8 +222,14 @@ internal sealed class RefcountTable
         }
 
         // The block describes itself: it lives in the first cluster of its own range, which is free
-        // because no block covered the range before.
+        // because no block covered the range before. A missing block for a range the file already
+        // occupies means the table is damaged: never write a block over whatever is there.
         long cluster = b * _entriesPerBlock;
+        if (cluster < FileClusters)
+        {
+            throw ImageException.Corrupt(_path, $"refcount block {b} is missing for clusters the file already holds (run check -r all)");
+        }
+
         var blk = new byte[1 << _clusterBits];
         SetEntry(blk, 0, 1);
         long off = cluster << _clusterBits;

@@ -45,7 +45,7 @@ internal sealed class RawImage : IBlockImage
     {
         CheckWritable();
         CheckRange(offset, data.Length);
-        RandomAccess.Write(_file, data.Span, offset);
+        FileIo.Write(_file, data.Span, offset);
         return ValueTask.CompletedTask;
     }
 
@@ -58,7 +58,7 @@ internal sealed class RawImage : IBlockImage
             var zero = new byte[(int)Math.Min(length, 1 << 20)];
             for (long p = offset; p < offset + length; p += zero.Length)
             {
-                RandomAccess.Write(_file, zero.AsSpan(0, (int)Math.Min(zero.Length, offset + length - p)), p);
+                FileIo.Write(_file, zero.AsSpan(0, (int)Math.Min(zero.Length, offset + length - p)), p);
             }
         }
 
