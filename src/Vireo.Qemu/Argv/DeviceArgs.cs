@@ -69,6 +69,7 @@ internal static class DeviceArgs
         foreach (GraphicsDevice g in graphics)
         {
             string display;
+            bool toDisplay = false;
             if (g.ListenType == "socket")
             {
                 display = "vnc=unix:" + (g.Socket ?? Path.Combine(w.Options.RuntimeDirectory, "vnc.sock"));
@@ -87,13 +88,14 @@ internal static class DeviceArgs
                 bool auto = g.AutoPort == true || g.Port is null or -1;
                 int port = auto ? w.Options.VncAutoPort ?? 5900 : g.Port!.Value;
                 display = host + ":" + (port - 5900).ToString(CultureInfo.InvariantCulture);
-                if (auto && w.Options.VncAutoPort is null)
-                {
-                    // No port chosen by the engine: let QEMU take the first free display (query-vnc tells which).
-                    display += ",to=99";
-                }
+                toDisplay = auto && w.Options.VncAutoPort is null;
             }
             var o = new QemuOpts(display);
+            if (toDisplay)
+            {
+                // No port chosen by the engine: QEMU takes the first free display up to :99 (query-vnc tells which).
+                o.Add("to", 99);
+            }
             if (g.WebSocket is int ws)
             {
                 o.Add("websocket", ws == -1 ? 5700 : ws);
