@@ -73,7 +73,7 @@ internal static class NetworkCommands
                 new("network", "an end on this active network's bridge (repeatable)", "network"),
                 new("netns", "an end inside this network namespace (ip netns)", "netns"),
                 new("host", "an end left in the host namespace, not on any bridge"),
-                new("address", "address (CIDR) for the netns or host end (repeatable)", "cidr"),
+                new("address", "address (CIDR) for the netns end, or the host end when there is no netns end (repeatable)", "cidr"),
             ], LinkHandlers.Create)
         {
             Details = "Ends are taken in the order --network, --network, --netns, --host: the first is NAME-a, the second\n" +

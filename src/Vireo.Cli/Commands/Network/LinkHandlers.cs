@@ -31,14 +31,15 @@ internal static class LinkHandlers
 
         if (addresses.Count > 0)
         {
-            // Addresses belong to the one end that is not on a network bridge.
-            var addressable = ends.Select((e, i) => (e, i)).Where(x => x.e.Kind != LinkEndKind.Network).ToList();
-            if (addressable.Count != 1)
+            // Addresses go to the namespace end, else to the host end; network ends use their bridge's addresses.
+            int at = ends.FindIndex(e => e.Kind == LinkEndKind.Netns);
+            at = at >= 0 ? at : ends.FindIndex(e => e.Kind == LinkEndKind.Host);
+            if (at < 0)
             {
-                throw VireoException.Invalid("--address needs exactly one --netns or --host end to put the addresses on");
+                throw VireoException.Invalid("--address needs a --netns or --host end to put the addresses on");
             }
 
-            ends[addressable[0].i] = addressable[0].e with { Addresses = addresses };
+            ends[at] = ends[at] with { Addresses = addresses };
         }
 
         var link = await Links.CreateAsync(name, ends[0], ends[1]).ConfigureAwait(false);
