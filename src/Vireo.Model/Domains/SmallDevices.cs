@@ -291,7 +291,10 @@ public sealed record HostdevDevice
         {
             e.Add(new XElement("driver", new XAttribute("name", DriverName)));
         }
-        e.Add(new XElement("source", SourceAddress.ToXml()));
+        // The schema's hostdev source address has no type attribute: it is always PCI here.
+        XElement source = SourceAddress.ToXml();
+        source.Attribute("type")?.Remove();
+        e.Add(new XElement("source", source));
         if (BootOrder is int order)
         {
             e.Add(new XElement("boot").Attr("order", order));
