@@ -12,8 +12,16 @@ internal sealed class NetlinkTestNamespace : IDisposable
     public NetlinkTestNamespace(string tag = "t")
     {
         Namespace = NetNamespace.Create(UniqueName(tag));
-        Rtnl = Namespace.OpenRtNetlink();
-        Rtnl.SetUp("lo");
+        try
+        {
+            Rtnl = Namespace.OpenRtNetlink();
+            Rtnl.SetUp("lo");
+        }
+        catch
+        {
+            Namespace.Delete();
+            throw;
+        }
     }
 
     public NetNamespace Namespace { get; }
