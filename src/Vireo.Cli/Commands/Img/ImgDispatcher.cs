@@ -27,6 +27,9 @@ internal static class ImgDispatcher
                 "map" => await ImgMapCommand.RunAsync(ctx, rest).ConfigureAwait(false),
                 "compare" => await ImgCompareCommand.RunAsync(ctx, rest).ConfigureAwait(false),
                 "measure" => await ImgMeasureCommand.RunAsync(ctx, rest).ConfigureAwait(false),
+                "snapshot" => ImgSnapshotCommand.Run(ctx, rest),
+                "rebase" or "commit" or "amend" or "dd" or "bitmap" or "bench" =>
+                    throw new ImageException($"'img {args[0]}' is not implemented yet in Vireo; use qemu-img {args[0]} meanwhile"),
                 _ => throw new ImageException($"unknown img subcommand '{args[0]}' (see 'vireo help img')"),
             };
         }
