@@ -1,0 +1,136 @@
+using System.Diagnostics;
+
+namespace Vireo.Integration.Infrastructure;
+
+/// <summary>The result of one vireo invocation.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public CliResult EnsureSuccess()
+    {
+        if (ExitCode != 0)
+        {
+            throw new InvalidOperationException($"vireo exited {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}");
+        }
+
+        return this;
+    }
+}
+
+/// <summary>
+/// Runs the real, published vireo binary (as a user would) against a private state root, so tests cover the
+/// AOT build, the detached watcher and cross-process locking exactly as they run in production.
+/// </summary>
+public sealed class VireoCli : IDisposable
+{
+    private static readonly Lazy<string> Binary = new(FindBinary);
+
+    public VireoCli(string? root = null)
+    {
+        Root = root ?? Directory.CreateTempSubdirectory("vireo-it-").FullName;
+    }
+
+    public string Root { get; }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Vireo.sln)");
+        }
+    }
+
+    public static string BinaryPath => Binary.Value;
+
+    public string RunDir(string domain) => Path.Combine(Root, "run", "domains", domain);
+
+    public async Task<CliResult> RunAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Binary.Value)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["VIREO_ROOT"] = Root;
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await p.WaitForExitAsync(cts.Token);
+        return new CliResult(p.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Polls domstate until it reads <paramref name="expected"/> (state and reason), or fails with the last answer.</summary>
+    public async Task<string> WaitForStateAsync(string domain, string expected, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        string last = "";
+        while (sw.Elapsed < timeout)
+        {
+            var r = await RunAsync("domstate", domain, "--reason");
+            last = r.Stdout.Trim() + r.Stderr.Trim();
+            if (r.ExitCode == 0 && last == expected)
+            {
+                return last;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"domain '{domain}' did not reach '{expected}' within {timeout.TotalSeconds} s; last: '{last}'");
+    }
+
+    public void Dispose()
+    {
+        // Stop anything a failed test left running, then drop the state root.
+        try
+        {
+            var list = RunAsync("list", "--name").GetAwaiter().GetResult();
+            foreach (string name in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                RunAsync("destroy", name).GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception)
+        {
+        }
+
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static string FindBinary()
+    {
+        string? env = Environment.GetEnvironmentVariable("VIREO_EXE");
+        if (!string.IsNullOrEmpty(env) && File.Exists(env))
+        {
+            return env;
+        }
+
+        // Build it through ./vireo, which publishes only when sources changed.
+        string repo = RepoRoot;
+        var psi = new ProcessStartInfo(Path.Combine(repo, "vireo"), "--version") { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        string path = Path.Combine(repo, ".build", "vireo", "vireo");
+        return File.Exists(path) ? path : throw new InvalidOperationException($"./vireo did not produce {path}: {p.StandardError.ReadToEnd()}");
+    }
+}
