@@ -13,10 +13,11 @@ results="$here/.build/test-results"
 rm -rf "$results"; mkdir -p "$results"
 
 echo "== building tests"
-if ! dotnet build Vireo.sln -c Release --nologo -v quiet --artifacts-path "$art" 2>&1 | tail -n 30; then
-  echo "build failed"
-fi
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+dotnet build Vireo.sln -c Release --nologo -v quiet --artifacts-path "$art" > "$results/build.log" 2>&1
+rc=$?
+grep -E 'error|warn' "$results/build.log" | sort -u | head -n 40
+if [ "$rc" -ne 0 ]; then
+  tail -n 30 "$results/build.log"
   echo "0 passed, 1 failed"
   exit 1
 fi
@@ -27,7 +28,7 @@ for proj in tests/*/*.csproj; do
   echo "== $name"
   start=$(date +%s)
   dotnet test "$proj" -c Release --no-build --nologo --artifacts-path "$art" \
-    --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+    --blame-hang-timeout 15m --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
     --logger "console;verbosity=detailed" > "$results/$name.log" 2>&1
   rc=$?
   trx="$results/$name.trx"
