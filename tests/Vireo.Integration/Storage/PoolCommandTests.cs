@@ -90,7 +90,7 @@ public sealed class PoolCommandTests : IDisposable
 
         Assert.Contains("is active", await Fails("pool-delete", "p1"), StringComparison.Ordinal);
         Assert.Equal("Pool p1 destroyed\n\n", await Ok("pool-destroy", "p1"));
-        Assert.Equal(" Name      State      Autostart\n--------------------------------\n p1        inactive   yes\n\n", await Ok("pool-list", "--inactive"));
+        Assert.Equal(" Name   State      Autostart\n-----------------------------\n p1     inactive   yes\n\n", await Ok("pool-list", "--inactive"));
         Assert.Equal("Pool p1 unmarked as autostarted\n\n", await Ok("pool-autostart", "p1", "--disable"));
         Assert.Equal("Pool p1 deleted\n\n", await Ok("pool-delete", "p1"));
         Assert.False(Directory.Exists(target));
