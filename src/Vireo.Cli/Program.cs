@@ -6,6 +6,8 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // Storage asks the domain engine which volumes running guests hold before deleting or wiping one.
+        Commands.Pool.PoolCli.VolumeUsage = paths => new Vireo.Engine.Domains.DomainVolumeUsage(new Vireo.Engine.VireoEngine(paths).Domains);
         return await RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
     }
 

@@ -1,5 +1,7 @@
 using Vireo.Engine.Domains;
 using Vireo.Engine.State;
+using Vireo.Engine.Storage;
+using Vireo.Engine.Tuning;
 
 namespace Vireo.Engine;
 
@@ -18,6 +20,10 @@ public sealed class VireoEngine
         {
             WatcherExecutable = FindVireoExecutable(),
         };
+        // Start hooks, in order: volumes resolve first (cheap, and a missing one should fail before any TAP
+        // exists), then networking creates TAPs, then tuning validates and pins.
+        services.StartHooks.Add(new VolumeStartHook(() => new VolumeResolver(paths)));
+        services.StartHooks.Add(new TunedOnlyHook(new TuningStartHook()));
         Domains = new DomainManager(paths, services);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Vireo.Integration.Guest;
 using Vireo.Integration.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Vireo.Integration.Lifecycle;
 

@@ -1,0 +1,38 @@
+using Vireo.Engine.Storage;
+using Vireo.Qemu.Qmp;
+
+namespace Vireo.Engine.Domains;
+
+/// <summary>
+/// Resolves <c>&lt;disk type='volume'&gt;</c> to the volume's path at start, so a domain follows its volume
+/// wherever the pool keeps it. An inactive pool or a missing volume fails the start before QEMU exists.
+/// </summary>
+public sealed class VolumeStartHook : IDomainStartHook
+{
+    private readonly Func<VolumeResolver> _resolver;
+
+    public VolumeStartHook(Func<VolumeResolver> resolver) => _resolver = resolver;
+
+    public ValueTask PrepareAsync(DomainStartContext context, CancellationToken ct)
+    {
+        var disks = context.Definition.Devices.Disks;
+        VolumeResolver? resolver = null;
+        for (int i = 0; i < disks.Count; i++)
+        {
+            var d = disks[i];
+            if (d.Type == "volume" && d.SourcePool is not null && d.SourceVolume is not null)
+            {
+                resolver ??= _resolver();
+                context.ResolvedDiskSources[i] = resolver.Resolve(d.SourcePool, d.SourceVolume).path;
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask BeforeContinueAsync(DomainStartContext context, QmpClient qmp, CancellationToken ct) => ValueTask.CompletedTask;
+
+    public void Release(string domainName, IReadOnlyList<string> resources)
+    {
+    }
+}
