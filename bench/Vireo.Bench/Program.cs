@@ -14,7 +14,12 @@ internal static class Program
             return Storage.StorageBench.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
-        Console.WriteLine("vireo bench: no benchmarks yet");
+        if (args.Length > 0 && args[0] == "lifecycle")
+        {
+            return Lifecycle.LifecycleBench.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
+        Console.WriteLine("usage: dotnet run --project bench/Vireo.Bench -c Release -- lifecycle|img|storage [options]");
         return args.Length == 0 ? 0 : 1;
     }
 }
