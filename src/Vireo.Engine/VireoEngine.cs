@@ -1,4 +1,5 @@
 using Vireo.Engine.Domains;
+using Vireo.Engine.Networks;
 using Vireo.Engine.State;
 using Vireo.Engine.Storage;
 using Vireo.Engine.Tuning;
@@ -23,6 +24,7 @@ public sealed class VireoEngine
         // Start hooks, in order: volumes resolve first (cheap, and a missing one should fail before any TAP
         // exists), then networking creates TAPs, then tuning validates and pins.
         services.StartHooks.Add(new VolumeStartHook(() => new VolumeResolver(paths)));
+        services.StartHooks.Add(new DomainNetworkHook(new NetworkManager(paths)));
         services.StartHooks.Add(new TunedOnlyHook(new TuningStartHook()));
         Domains = new DomainManager(paths, services);
     }
