@@ -1,4 +1,5 @@
 using Vireo.Model;
+using Vireo.Qemu.Process;
 
 namespace Vireo.Engine.Domains;
 
@@ -12,7 +13,7 @@ public sealed partial class DomainManager
     internal DomainRuntimeRecord? ReconcileIfDead(string name, bool lockHeld = false)
     {
         var record = Store.LoadRecord(name);
-        if (record is null || ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+        if (record is null || QemuProcessWatch.IsAlive(record.Pid, record.PidStartTime))
         {
             return record;
         }
@@ -27,7 +28,7 @@ public sealed partial class DomainManager
         {
             // Someone may have finished it while we waited for the lock.
             record = Store.LoadRecord(name);
-            if (record is null || ProcessInfo.IsAlive(record.Pid, record.PidStartTime))
+            if (record is null || QemuProcessWatch.IsAlive(record.Pid, record.PidStartTime))
             {
                 return record;
             }

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Vireo.Engine.Domains;
 
-/// <summary>Facts about a process from /proc/PID/stat.</summary>
+/// <summary>CPU time of a process from /proc/PID/stat (identity and liveness: QemuProcessWatch).</summary>
 internal static class ProcessInfo
 {
     private const double ClockTicks = 100.0;
@@ -37,16 +37,6 @@ internal static class ProcessInfo
             ulong.Parse(f[19], CultureInfo.InvariantCulture),
             ulong.Parse(f[11], CultureInfo.InvariantCulture),
             ulong.Parse(f[12], CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>
-    /// True when <paramref name="pid"/> is still the process that started at <paramref name="startTime"/> and
-    /// has not exited. A zombie counts as dead: orphans here are reaped only every few seconds.
-    /// </summary>
-    public static bool IsAlive(int pid, ulong startTime)
-    {
-        var st = ReadStat(pid);
-        return st is { } s && s.StartTime == startTime && s.State != 'Z' && s.State != 'X';
     }
 
     public static double? CpuTimeSeconds(int pid)
