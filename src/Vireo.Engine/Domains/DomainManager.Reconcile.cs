@@ -51,12 +51,8 @@ public sealed partial class DomainManager
             return new DomainStatus(DomainState.Shutoff, "shutdown");
         }
 
-        if (record.State == DomainState.Crashed)
-        {
-            return new DomainStatus(DomainState.Shutoff, "crashed");
-        }
-
-        // QEMU vanished without the guest asking: killed or crashed. libvirt reports this as crashed.
+        // A panic the watcher acted on, or QEMU vanished without the guest asking (killed, crashed):
+        // libvirt reports both as crashed.
         return new DomainStatus(DomainState.Shutoff, "crashed");
     }
 
