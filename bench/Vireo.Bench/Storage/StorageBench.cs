@@ -44,8 +44,8 @@ internal static class StorageBench
 
             double vireoClone = await BestAsync(async i =>
             {
-                var c = await m.CloneVolumeAsync(m.FindVolume("data.qcow2", "bench"), $"clone{i}.qcow2").ConfigureAwait(false);
-                m.DeleteVolume(c);
+                // Only the clone is timed, as only qemu-img's convert is; the directory goes at the end.
+                await m.CloneVolumeAsync(m.FindVolume("data.qcow2", "bench"), $"clone{i}.qcow2").ConfigureAwait(false);
             }).ConfigureAwait(false);
             double qemuClone = await BestAsync(i => QemuImg("convert", "-f", "qcow2", "-O", "qcow2", src.Path, Path.Combine(dir, $"q{i}.qcow2"))).ConfigureAwait(false);
             Report("vol-clone qcow2", dataMiB, vireoClone, "qemu-img convert -O qcow2", qemuClone);

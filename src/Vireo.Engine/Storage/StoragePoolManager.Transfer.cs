@@ -176,27 +176,30 @@ public sealed partial class StoragePoolManager
             throw VireoException.Invalid($"{what}: {total} bytes at offset {offset} do not fit in its {img.VirtualSize} bytes (vol-resize it first)");
         }
 
+        // Two buffers: the next chunk is read from the input while the current one is written.
+        var spare = new byte[ChunkSize];
         long done = 0;
         int n = first;
-        while (true)
+        while (n > 0)
         {
-            if (n == 0)
-            {
-                break;
-            }
-
+            long remaining = total - done - n;
+            var next = remaining > 0
+                ? ReadFullAsync(input, spare.AsMemory(0, (int)Math.Min(spare.Length, remaining)), ct)
+                : ValueTask.FromResult(0);
             await WriteChunkAsync(img, offset + done, buffer.AsMemory(0, n), sparse, replaceImage, ct).ConfigureAwait(false);
             done += n;
             progress?.Report(total == 0 ? 1 : (double)done / total);
-            if (done >= total)
-            {
-                break;
-            }
-
-            n = await ReadFullAsync(input, buffer.AsMemory(0, (int)Math.Min(buffer.Length, total - done)), ct).ConfigureAwait(false);
+            n = await next.ConfigureAwait(false);
+            (buffer, spare) = (spare, buffer);
         }
 
-        await img.FlushAsync(ct).ConfigureAwait(false);
+        if (!hostBytes)
+        {
+            // Guest writes into a qcow2 volume: its metadata must reach the file. Host bytes are left to the page
+            // cache, as qemu-img convert leaves them (it never syncs either).
+            await img.FlushAsync(ct).ConfigureAwait(false);
+        }
+
         return done;
     }
 

@@ -71,6 +71,12 @@ internal static partial class VolumeImages
 
         try
         {
+            if (!destinationExists && CanCopyFileAsIs(source, sourceFormat, destinationFormat))
+            {
+                await Task.Run(() => SparseFileCopy.Copy(source, destination, progress, ct), ct).ConfigureAwait(false);
+                return;
+            }
+
             await DiskImage.ConvertAsync(new ConvertOptions
             {
                 Sources = [source],
@@ -84,6 +90,26 @@ internal static partial class VolumeImages
         {
             throw new VireoException(ErrorKind.OperationFailed, e.Message, e);
         }
+    }
+
+    /// <summary>
+    /// A file holds the whole clone when the format stays and the image depends on no other file (no backing
+    /// file, no external data file, no key) and is clean. Anything else goes through the converter.
+    /// </summary>
+    private static bool CanCopyFileAsIs(string source, string sourceFormat, string destinationFormat)
+    {
+        if (sourceFormat != destinationFormat || !StorageNative.IsRegularFile(StorageNative.Stat(source).Mode))
+        {
+            return false;
+        }
+
+        if (sourceFormat == "raw")
+        {
+            return true;
+        }
+
+        var info = DiskImage.Inspect(source);
+        return info.Format == ImageFormat.Qcow2 && info.BackingFile is null && info.DataFile is null && !info.Encrypted && !info.Dirty && !info.Corrupt;
     }
 
     public static void Resize(string path, string format, long capacity)

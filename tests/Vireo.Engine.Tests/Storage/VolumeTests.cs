@@ -124,6 +124,39 @@ public sealed class VolumeTests : IDisposable
     }
 
     [Fact]
+    public async Task CloneOfASelfContainedImageIsAnExtentCopy_HolesStayHoles()
+    {
+        // A qcow2 with no backing file is cloned file for file: the clone is byte-identical to its source.
+        var q = M.CreateVolume("p1", new VolumeCreateRequest { Name = "gold.qcow2", Capacity = 64 * MiB, Format = "qcow2" });
+        await using (var img = DiskImage.Open(q.Path))
+        {
+            await img.WriteAsync(5 * MiB, Pattern(MiB, 3));
+        }
+
+        var qc = await M.CloneVolumeAsync(q, "gold-copy.qcow2");
+        Assert.Equal(File.ReadAllBytes(q.Path), File.ReadAllBytes(qc.Path));
+
+        // A raw volume keeps its holes: only the written MiB is allocated in the clone.
+        var r = M.CreateVolume("p1", new VolumeCreateRequest { Name = "sparse.img", Capacity = 64 * MiB, Format = "raw", Allocation = 0 });
+        await using (var fs = new FileStream(r.Path, FileMode.Open, FileAccess.Write))
+        {
+            fs.Position = 40 * MiB;
+            await fs.WriteAsync(Pattern(MiB, 9));
+        }
+
+        var rc = await M.CloneVolumeAsync(r, "sparse-copy.img");
+        Assert.Equal(64 * MiB, new FileInfo(rc.Path).Length);
+        Assert.Equal(File.ReadAllBytes(r.Path), File.ReadAllBytes(rc.Path));
+        Assert.True(rc.Allocation <= 2 * MiB, $"the clone allocated {rc.Allocation} bytes for 1 MiB of data");
+
+        // An overlay depends on its backing file: its clone is a flattened, standalone image.
+        var o = M.CreateVolume("p1", new VolumeCreateRequest { Name = "over.qcow2", Capacity = 64 * MiB, Format = "qcow2", BackingVolume = "gold.qcow2" });
+        var oc = await M.CloneVolumeAsync(o, "over-copy.qcow2");
+        Assert.Null(DiskImage.Inspect(oc.Path).BackingFile);
+        Assert.Equal(Pattern(MiB, 3), await ReadGuest(oc.Path, 5 * MiB, (int)MiB));
+    }
+
+    [Fact]
     public void ResizeGrowsShrinksOnlyWhenAskedAndTakesDeltas()
     {
         var v = M.CreateVolume("p1", new VolumeCreateRequest { Name = "r.qcow2", Capacity = 8 * MiB, Format = "qcow2" });
