@@ -50,4 +50,7 @@ public sealed record QemuArgvOptions
 
     /// <summary>The swtpm control socket for an emulator TPM, when the engine started swtpm.</summary>
     public string? TpmEmulatorSocket { get; init; }
+
+    /// <summary>Where the host's SMBIOS strings are read for <c>&lt;smbios mode='host'/&gt;</c>.</summary>
+    public string HostDmiDirectory { get; init; } = "/sys/class/dmi/id";
 }

@@ -17,6 +17,7 @@ public static class QemuCommandLine
         DomainDefinition full = ImplicitDevices.Expand(def);
         var w = new ArgvWriter(full, options);
         MachineArgs.Write(w);
+        PlatformArgs.Write(w);
         if (full.IoThreads > 0)
         {
             for (int i = 1; i <= full.IoThreads; i++)

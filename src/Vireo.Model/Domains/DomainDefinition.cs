@@ -142,7 +142,9 @@ public sealed partial record DomainDefinition
         maxMemory?.Leftovers();
         vcpu?.Leftovers();
         iothreads?.Leftovers();
-        return def with { Extra = c.Leftovers() };
+        def = def with { Extra = c.Leftovers() };
+        DomainPlatform.Validate(def);
+        return def;
     }
 
     /// <summary>Accepts libvirt's forms: 32 hex digits, optionally with dashes anywhere between byte pairs.</summary>

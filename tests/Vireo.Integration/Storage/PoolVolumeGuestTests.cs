@@ -69,6 +69,10 @@ public sealed class PoolVolumeGuestTests(ITestOutputHelper output) : IDisposable
             Assert.Contains("'web1'", deleteBase.Stderr, StringComparison.Ordinal);
             var wipe = await _vireo.RunAsync("vol-wipe", "web1.qcow2", "--pool", "vm");
             Assert.Equal(1, wipe.ExitCode);
+            var destroyPool = await _vireo.RunAsync("pool-destroy", "vm");
+            Assert.Equal(1, destroyPool.ExitCode);
+            Assert.Contains("'web1'", destroyPool.Stderr, StringComparison.Ordinal);
+            Assert.Contains("running", (await _vireo.RunAsync("pool-info", "vm")).EnsureSuccess().Stdout, StringComparison.Ordinal);
             Assert.True(File.Exists(goldenPath));
         }
         finally

@@ -10,8 +10,7 @@ internal static class ArgvComparison
     /// <summary>
     /// Documented differences, each ignored on both sides:
     /// libvirt's master-key secret, monitor and sandbox; <c>-msg</c>; the audio backend (Vireo adds one only for
-    /// VNC and sound); <c>-overcommit mem-lock=off</c> (QEMU's default); power-management globals (Vireo keeps
-    /// &lt;pm&gt; but does not apply it); q35's built-in iTCO defaults (<c>ICH9-LPC.noreboot=off</c>,
+    /// VNC and sound); <c>-overcommit mem-lock=off</c> (QEMU's default); q35's built-in iTCO defaults (<c>ICH9-LPC.noreboot=off</c>,
     /// <c>-watchdog-action reset</c>, QEMU's defaults); QEMU 9.1's <c>dies=1</c>/<c>clusters=1</c> in -smp,
     /// thread-context objects and prealloc-context (QEMU 9.1 preallocation threads); hugetlbfs mount paths, which
     /// are host-specific, as are firmware image paths; libvirt's scsi <c>device_id</c>; libvirt's
@@ -29,7 +28,7 @@ internal static class ArgvComparison
                     continue;
                 case "-overcommit" when o.Raw == "mem-lock=off":
                     continue;
-                case "-global" when o.Raw.StartsWith("ICH9-LPC.", StringComparison.Ordinal) || o.Raw.StartsWith("PIIX4_PM.", StringComparison.Ordinal):
+                case "-global" when o.Raw == "ICH9-LPC.noreboot=off":
                     continue;
                 case "-watchdog-action" when o.Raw == "reset":
                     continue;
