@@ -10,6 +10,7 @@ internal static class CommandTable
     public static IReadOnlyList<CommandSpec> All => s_all ??=
     [
         .. DomainCommands.All,
+        .. DomainTuningCommands.All,
         .. HostCommands.All,
         .. NetworkCommands.All,
         .. PoolCommands.All,

@@ -87,6 +87,8 @@ public sealed partial class DomainManager
                 InterfaceTapFds = ctx.InterfaceTapFds,
                 ResolvedDiskSources = ctx.ResolvedDiskSources,
                 SerialLogDirectory = runDir,
+                HugepageMounts = ctx.HugepageMounts,
+                AutoNumaNodeset = ctx.AutoNumaNodeset,
             }));
             argv.AddRange(
             [

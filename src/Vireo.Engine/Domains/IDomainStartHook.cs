@@ -54,6 +54,12 @@ public sealed class DomainStartContext
 
     public int QemuPid { get; set; }
 
+    /// <summary>Hugepage size (KiB) → hugetlbfs mount for guest RAM; the tuning hook fills it.</summary>
+    public Dictionary<long, string> HugepageMounts { get; } = [];
+
+    /// <summary>The host NUMA nodes chosen for <c>placement='auto'</c>; the tuning hook sets it.</summary>
+    public string? AutoNumaNodeset { get; set; }
+
     /// <summary>Arranges for <paramref name="hostFd"/> to be QEMU's fd number returned.</summary>
     public int PassFd(int hostFd)
     {

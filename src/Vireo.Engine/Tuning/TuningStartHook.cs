@@ -25,6 +25,16 @@ public sealed class TuningStartHook : IDomainStartHook
         var facts = HostDiscovery.Discover(_root);
         var plan = DomainTuner.Validate(context.Definition, facts, HugePages.Mounts(_root));
         _plans.AddOrUpdate(context, plan);
+        foreach (var (size, path) in plan.HugepageMounts)
+        {
+            context.HugepageMounts[size] = path;
+        }
+
+        if (plan.AutoNode is int node)
+        {
+            context.AutoNumaNodeset = node.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         return ValueTask.CompletedTask;
     }
 
