@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Vireo.Net.Namespaces;
@@ -32,11 +33,11 @@ public sealed class GuestNetworkTests
         t.Vireo("net-define", xml).Ensure();
         t.Vireo("net-start", "iso").Ensure();
 
-        // g1's TAP is named by <target dev>; g2's is the kernel's next vnetN.
+        // g1's TAP is named by <target dev>; g2's is the kernel's next vnetN, with two queues (multiqueue virtio-net).
         var starting = new[]
         {
             NetGuest.StartAsync(t, "g1", NetGuest.Interface("network", "52:54:00:00:02:11", "<source network='iso'/>", "<target dev='vt-g1'/>"), "vireo.dhcp=1"),
-            NetGuest.StartAsync(t, "g2", NetGuest.Interface("network", "52:54:00:00:02:12", "<source network='iso'/>"), "vireo.dhcp=1"),
+            NetGuest.StartAsync(t, "g2", NetGuest.Interface("network", "52:54:00:00:02:12", "<source network='iso'/>", "<driver queues='2'/>"), "vireo.dhcp=1"),
         };
         await using var g1 = await starting[0];
         await using var g2 = await starting[1];
@@ -45,7 +46,15 @@ public sealed class GuestNetworkTests
         string tap = NetTestHost.In(t.Host, "ip", "-o", "link", "show", "vt-g1").Ensure().StdOut;
         Assert.Contains("master vbr-iso", tap, StringComparison.Ordinal);
         Assert.Contains("link/ether fe:54:00:00:02:11", tap, StringComparison.Ordinal);
-        Assert.Contains("master vbr-iso", NetTestHost.In(t.Host, "ip", "-o", "link", "show", "vnet0").Ensure().StdOut, StringComparison.Ordinal);
+        string mq = NetTestHost.In(t.Host, "ip", "-d", "-o", "link", "show", "vnet0").Ensure().StdOut;
+        Assert.Contains("master vbr-iso", mq, StringComparison.Ordinal);
+        // Two queue fds attached; QEMU detaches the queues the guest driver does not use (numdisabled).
+        var queues = System.Text.RegularExpressions.Regex.Match(mq, @"multi_queue numqueues (\d) numdisabled (\d)");
+        Assert.True(queues.Success, mq);
+        Assert.Equal(2, int.Parse(queues.Groups[1].Value, CultureInfo.InvariantCulture) + int.Parse(queues.Groups[2].Value, CultureInfo.InvariantCulture));
+        string argv = File.ReadAllText($"/proc/{g2.Pid}/cmdline").Replace('\0', ' ');
+        Assert.Matches(@"-netdev tap,fds=\d+:\d+,id=hostnet0", argv);
+        Assert.Matches(@"virtio-net-pci,mq=on,vectors=6,", argv);
 
         Assert.EndsWith("eth0 192.0.2.11/24", await g1.Console.WaitForLineAsync("VIREO-DHCP-OK", NetGuest.Boot), StringComparison.Ordinal);
         Assert.EndsWith("eth0 192.0.2.12/24", await g2.Console.WaitForLineAsync("VIREO-DHCP-OK", NetGuest.Boot), StringComparison.Ordinal);
@@ -53,6 +62,8 @@ public sealed class GuestNetworkTests
         await g2.Console.WaitForAsync("VIREO-GUEST-READY", NetGuest.Boot);
         Assert.Equal(0, await g1.RunAsync("ping -c 3 -W 2 192.0.2.12"));
         Assert.Equal(0, await g2.RunAsync("ping -c 3 -W 2 192.0.2.11"));
+        // The guest driver negotiated VIRTIO_NET_F_MQ (feature bit 22).
+        Assert.Equal("1", await g2.Console.RunAsync("cut -c23 /sys/class/net/eth0/device/features", NetGuest.Command));
 
         string leases = t.Vireo("net-dhcp-leases", "iso").Ensure().StdOut;
         Assert.Matches(@"52:54:00:00:02:11\s+ipv4\s+192\.0\.2\.11/24\s+g1", leases);
