@@ -52,6 +52,15 @@ internal static class NetworkCommands
             ], NetworkHandlers.Update),
         new("net-dhcp-leases", Group, "print lease info for a given network", "net-dhcp-leases <network> [--mac <mac>] [--json]",
             [NetworkOpt, new("mac", "only the lease of this MAC address", "mac"), JsonOpt], NetworkHandlers.DhcpLeases),
+        new("domifaddr", Group, "a running domain's interface addresses (from the DHCP leases of its networks)",
+            "domifaddr <domain> [--interface <name|mac>] [--full] [--source lease] [--json]",
+            [
+                new("domain", "domain name, id or uuid", "domain"),
+                new("interface", "only this interface (its host name or MAC)", "name"),
+                new("full", "repeat the name and MAC on every row"),
+                new("source", "where addresses come from: lease (the default; agent and arp are not supported)", "source"),
+                JsonOpt,
+            ], DomIfAddrHandler.Run),
         new("net-define-default", Group, "define libvirt's 'default' network (NAT, virbr0, 192.168.122.0/24, DHCP)",
             "net-define-default [--name N] [--bridge BR] [--subnet CIDR] [--start] [--autostart]",
             [

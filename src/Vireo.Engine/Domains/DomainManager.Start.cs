@@ -85,6 +85,8 @@ public sealed partial class DomainManager
                 Accelerator = accelerator,
                 StartPaused = true,
                 InterfaceTapFds = ctx.InterfaceTapFds,
+                InterfaceTapQueueFds = ctx.InterfaceTapQueueFds,
+                InterfaceVhostFds = ctx.InterfaceVhostFds,
                 ResolvedDiskSources = ctx.ResolvedDiskSources,
                 SerialLogDirectory = runDir,
                 HugepageMounts = ctx.HugepageMounts,

@@ -17,7 +17,8 @@ public sealed partial class DomainManager
         }
 
         var env = new Dictionary<string, string>();
-        foreach (string key in (string[])["VIREO_ROOT", "VIREO_QEMU", "VIREO_EXE"])
+        // VIREO_OVS_DB: the watcher removes a crashed domain's OVS ports, from the same ovsdb the start used.
+        foreach (string key in (string[])["VIREO_ROOT", "VIREO_QEMU", "VIREO_EXE", "VIREO_OVS_DB"])
         {
             string? v = Environment.GetEnvironmentVariable(key);
             if (!string.IsNullOrEmpty(v))

@@ -43,6 +43,12 @@ public sealed class DomainStartContext
     /// <summary>Interface index → the fd number QEMU sees its TAP as.</summary>
     public Dictionary<int, int> InterfaceTapFds { get; } = [];
 
+    /// <summary>Interface index → the fd numbers of a multiqueue TAP's queues (<c>fds=a:b</c>).</summary>
+    public Dictionary<int, IReadOnlyList<int>> InterfaceTapQueueFds { get; } = [];
+
+    /// <summary>Interface index → the fd numbers of its vhost-net devices, one per queue.</summary>
+    public Dictionary<int, IReadOnlyList<int>> InterfaceVhostFds { get; } = [];
+
     /// <summary>Disk index → resolved source path (for volume disks).</summary>
     public Dictionary<int, string> ResolvedDiskSources { get; } = [];
 

@@ -1,5 +1,4 @@
 using Vireo.Engine.Domains;
-using Vireo.Model;
 using Vireo.Qemu.Qmp;
 
 namespace Vireo.Engine.Networks;
@@ -28,16 +27,30 @@ public sealed class DomainNetworkHook : IDomainStartHook
             context.OwnedHandles.Add(p);
         }
 
+        var interfaces = def.Devices.Interfaces.ToArray();
         foreach (var p in plumbed)
         {
-            if (p.TapFds.Length != 1)
+            // One fd per queue (fd=N, or fds=a:b with mq=on for multiqueue) and one vhost-net fd per queue.
+            int[] queues = [.. p.TapFds.Select(context.PassFd)];
+            if (queues.Length == 1)
             {
-                // DomainStartContext carries one TAP fd per interface; multiqueue needs it to carry all of them.
-                throw VireoException.Unsupported($"domain '{def.Name}' interface {p.Index}: <driver queues> > 1 is not supported yet");
+                context.InterfaceTapFds[p.Index] = queues[0];
+            }
+            else
+            {
+                context.InterfaceTapQueueFds[p.Index] = queues;
             }
 
-            context.InterfaceTapFds[p.Index] = context.PassFd(p.TapFds[0]);
+            if (p.VhostFds.Length > 0)
+            {
+                context.InterfaceVhostFds[p.Index] = [.. p.VhostFds.Select(context.PassFd)];
+            }
+
+            // The live definition names the TAP, as libvirt's does: domifaddr, domifstat and dumpxml read it there.
+            interfaces[p.Index] = interfaces[p.Index] with { TargetDev = p.TapName };
         }
+
+        context.Definition = def with { Devices = def.Devices with { Interfaces = interfaces } };
     }
 
     public ValueTask BeforeContinueAsync(DomainStartContext context, QmpClient qmp, CancellationToken ct) => ValueTask.CompletedTask;

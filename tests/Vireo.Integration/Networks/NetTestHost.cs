@@ -11,7 +11,7 @@ namespace Vireo.Integration.Networks;
 internal sealed class NetTestHost : IDisposable
 {
     private readonly List<string> _namespaces = [];
-    private readonly string _tag = $"{Environment.ProcessId % 10000}{Random.Shared.Next(1000):d3}";
+    private readonly string _tag = $"{System.Environment.ProcessId % 10000}{Random.Shared.Next(1000):d3}";
 
     public NetTestHost()
     {
@@ -24,6 +24,9 @@ internal sealed class NetTestHost : IDisposable
     public string Root { get; }
 
     public string Host { get; }
+
+    /// <summary>Extra environment for every vireo run (e.g. <c>VIREO_OVS_DB</c> for a private Open vSwitch).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
 
     /// <summary>Creates a namespace named after the test run (removed at dispose) and brings its loopback up.</summary>
     public string AddNamespace(string role)
@@ -39,7 +42,7 @@ internal sealed class NetTestHost : IDisposable
     {
         get
         {
-            string? env = Environment.GetEnvironmentVariable("VIREO_EXE");
+            string? env = System.Environment.GetEnvironmentVariable("VIREO_EXE");
             if (!string.IsNullOrEmpty(env))
             {
                 return env;
@@ -53,7 +56,10 @@ internal sealed class NetTestHost : IDisposable
 
     /// <summary>Runs vireo inside the host namespace.</summary>
     public ProcResult Vireo(params string[] args) =>
-        RunEnv(new Dictionary<string, string> { ["VIREO_ROOT"] = Root }, ["ip", "netns", "exec", Host, VireoBinary, .. args]);
+        RunEnv(new Dictionary<string, string>(Environment) { ["VIREO_ROOT"] = Root }, ["ip", "netns", "exec", Host, VireoBinary, .. args]);
+
+    /// <summary><see cref="Vireo"/> off the test thread, for guests started side by side.</summary>
+    public Task<ProcResult> VireoAsync(params string[] args) => Task.Run(() => Vireo(args));
 
     /// <summary>Runs a command inside namespace <paramref name="ns"/>.</summary>
     public static ProcResult In(string ns, params string[] args) => Run(["ip", "netns", "exec", ns, .. args]);
@@ -91,6 +97,8 @@ internal sealed class NetTestHost : IDisposable
         string links = In(Host, "ip", "-o", "link", "show").Ensure().StdOut;
         Assert.DoesNotContain("vbr", links, StringComparison.Ordinal);
         Assert.DoesNotContain("vnet", links, StringComparison.Ordinal);
+        // TAPs named by <target dev> too: no tun device of any name is left.
+        Assert.Equal("", In(Host, "ip", "-o", "link", "show", "type", "tun").Ensure().StdOut.Trim());
         Assert.Equal("", In(Host, "nft", "list", "tables").Ensure().StdOut.Trim());
         Assert.DoesNotContain(Process.GetProcessesByName("dnsmasq"), p =>
         {
@@ -107,6 +115,18 @@ internal sealed class NetTestHost : IDisposable
 
     public void Dispose()
     {
+        // A failed test may have left guests running: destroy them while their namespace still exists.
+        try
+        {
+            foreach (string dom in Vireo("list", "--name").StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                Vireo("destroy", dom);
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+        }
+
         // A failed test may not have reached net-destroy: its dnsmasq would outlive the namespace.
         foreach (var p in Process.GetProcessesByName("dnsmasq"))
         {
