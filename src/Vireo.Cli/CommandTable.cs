@@ -10,6 +10,8 @@ internal static class CommandTable
     public static IReadOnlyList<CommandSpec> All => s_all ??=
     [
         .. DomainCommands.All,
+        .. DomainDeviceCommands.All,
+        .. DomainStatsCommands.All,
         .. HostCommands.All,
         .. NetworkCommands.All,
         .. PoolCommands.All,

@@ -54,26 +54,24 @@ public sealed partial class DomainManager
         return name;
     }
 
-    public async Task<string> DetachDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, CancellationToken ct)
+    public Task<string> DetachDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, CancellationToken ct)
+    {
+        XElement element = DeviceXml.ParseElement(deviceXml);
+        return DetachMatchingAsync(nameOrId, def =>
+        {
+            var probe = DeviceXml.ParseAlone(element, def.Os.IsQ35);
+            return DeviceXml.Find(def.Devices, probe) ?? throw NotThere(def.Name, DeviceXml.Describe(probe));
+        }, scope, ct);
+    }
+
+    /// <summary>detach-disk, detach-interface, detach-device: <paramref name="find"/> names the device in each definition or throws.</summary>
+    public async Task<string> DetachMatchingAsync(string nameOrId, Func<DomainDefinition, object> find, DeviceChangeScope scope, CancellationToken ct)
     {
         string name = ResolveName(nameOrId);
-        XElement element = DeviceXml.ParseElement(deviceXml);
         using var lk = LockDomain(name);
         var (record, live, persistent) = Targets(name, scope, "detach device from");
-        object? liveDevice = null;
-        object? configDevice = null;
-        if (live is not null)
-        {
-            var probe = DeviceXml.ParseAlone(element, live.Os.IsQ35);
-            liveDevice = DeviceXml.Find(live.Devices, probe) ?? throw NotThere(name, probe);
-        }
-
-        if (persistent is not null)
-        {
-            var probe = DeviceXml.ParseAlone(element, persistent.Os.IsQ35);
-            configDevice = DeviceXml.Find(persistent.Devices, probe) ?? throw NotThere(name, probe);
-        }
-
+        object? liveDevice = live is null ? null : find(live);
+        object? configDevice = persistent is null ? null : find(persistent);
         if (record is not null && liveDevice is not null)
         {
             await UnplugAsync(record, live!, liveDevice, ct).ConfigureAwait(false);
@@ -92,52 +90,81 @@ public sealed partial class DomainManager
     /// update-device: a cdrom/floppy's media (source changed, added or removed) and an interface's link state.
     /// Anything else that differs is refused, naming what.
     /// </summary>
-    public async Task<string> UpdateDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, bool force, CancellationToken ct)
+    public Task<string> UpdateDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, bool force, CancellationToken ct)
     {
-        string name = ResolveName(nameOrId);
         XElement element = DeviceXml.ParseElement(deviceXml);
-        using var lk = LockDomain(name);
-        var (record, live, persistent) = Targets(name, scope, "update device of");
-        object? liveDevice = null;
-        object? configDevice = null;
-        object? updated = null;
-        if (live is not null)
+        return UpdateMatchingAsync(nameOrId, scope, force, def =>
         {
-            var probe = DeviceXml.ParseAlone(element, live.Os.IsQ35);
-            liveDevice = DeviceXml.Find(live.Devices, probe) ?? throw NotThere(name, probe);
-            updated = Updated(liveDevice, probe);
-        }
+            var probe = DeviceXml.ParseAlone(element, def.Os.IsQ35);
+            object current = DeviceXml.Find(def.Devices, probe) ?? throw NotThere(def.Name, DeviceXml.Describe(probe));
+            return (current, Updated(current, probe));
+        }, ct);
+    }
 
-        if (persistent is not null)
+    /// <summary>domif-setlink: an interface named by TAP, MAC or alias.</summary>
+    public Task<string> SetLinkStateAsync(string nameOrId, string iface, bool up, DeviceChangeScope scope, CancellationToken ct) =>
+        UpdateMatchingAsync(nameOrId, scope, false, def =>
         {
-            var probe = DeviceXml.ParseAlone(element, persistent.Os.IsQ35);
-            configDevice = DeviceXml.Find(persistent.Devices, probe) ?? throw NotThere(name, probe);
-            Updated(configDevice, probe);
-        }
+            NetInterface n = FindInterface(def, iface);
+            return (n, n with { LinkState = up ? "up" : "down" });
+        }, ct);
 
-        if (record is not null && liveDevice is not null)
+    /// <summary>change-media: a cdrom/floppy named by target or source path gets <paramref name="source"/> (null ejects).</summary>
+    public Task<string> ChangeMediaAsync(string nameOrId, string targetOrPath, string? source, bool force, DeviceChangeScope scope, CancellationToken ct) =>
+        UpdateMatchingAsync(nameOrId, scope, force, def =>
         {
-            await using var qmp = await ConnectAsync(record, ct).ConfigureAwait(false);
-            switch (updated)
+            Disk d = SelectDisks(def, targetOrPath)[0];
+            if (d.Device is not ("cdrom" or "floppy"))
             {
-                case Disk disk:
-                    await ChangeMediaAsync(qmp, (Disk)liveDevice, disk, force, ct).ConfigureAwait(false);
-                    break;
-                case NetInterface n:
-                    await qmp.ExecuteAsync("set_link", w =>
-                    {
-                        w.WriteString("name", n.Alias);
-                        w.WriteBoolean("up", n.LinkState != "down");
-                    }, cancellationToken: ct).ConfigureAwait(false);
-                    break;
+                throw VireoException.Invalid($"disk '{d.TargetDev}' of domain '{def.Name}' is not a cdrom or floppy; its media cannot be changed");
             }
 
-            Store.SaveLive(DeviceXml.Replace(live!, liveDevice, updated!));
+            if (source is not null && !Path.Exists(source))
+            {
+                throw VireoException.Invalid($"cannot access storage file '{source}' (disk '{d.TargetDev}'): No such file or directory");
+            }
+
+            string type = source is not null && source.StartsWith("/dev/", StringComparison.Ordinal) ? "block" : "file";
+            return (d, d with { SourcePath = source, Type = source is null ? d.Type : type, BackingChain = [] });
+        }, ct);
+
+    private async Task<string> UpdateMatchingAsync(string nameOrId, DeviceChangeScope scope, bool force, Func<DomainDefinition, (object Current, object Updated)> change, CancellationToken ct)
+    {
+        string name = ResolveName(nameOrId);
+        using var lk = LockDomain(name);
+        var (record, live, persistent) = Targets(name, scope, "update device of");
+        (object Current, object Updated)? liveChange = live is null ? null : change(live);
+        (object Current, object Updated)? configChange = persistent is null ? null : change(persistent);
+        if (record is not null && liveChange is { } lc)
+        {
+            await using var qmp = await ConnectAsync(record, ct).ConfigureAwait(false);
+            try
+            {
+                switch (lc.Updated)
+                {
+                    case Disk disk:
+                        await ChangeMediaAsync(qmp, (Disk)lc.Current, disk, force, ct).ConfigureAwait(false);
+                        break;
+                    case NetInterface n:
+                        await qmp.ExecuteAsync("set_link", w =>
+                        {
+                            w.WriteString("name", n.Alias);
+                            w.WriteBoolean("up", n.LinkState != "down");
+                        }, cancellationToken: ct).ConfigureAwait(false);
+                        break;
+                }
+            }
+            catch (QmpException e)
+            {
+                throw new VireoException(ErrorKind.OperationFailed, $"failed to update device '{DeviceXml.AliasOf(lc.Current)}': {e.Message}");
+            }
+
+            Store.SaveLive(DeviceXml.Replace(live!, lc.Current, lc.Updated));
         }
 
-        if (persistent is not null && configDevice is not null)
+        if (persistent is not null && configChange is { } cc)
         {
-            Store.SavePersistent(DeviceXml.Replace(persistent, configDevice, Updated(configDevice, DeviceXml.ParseAlone(element, persistent.Os.IsQ35))));
+            Store.SavePersistent(DeviceXml.Replace(persistent, cc.Current, cc.Updated));
         }
 
         return name;
@@ -166,8 +193,8 @@ public sealed partial class DomainManager
         return (live ? record : null, liveDef, persistent);
     }
 
-    private static VireoException NotThere(string name, DomainDevices probe) =>
-        VireoException.NotFound($"device not found: domain '{name}' has no {DeviceXml.Describe(probe)}");
+    public static VireoException NotThere(string name, string what) =>
+        VireoException.NotFound($"device not found: domain '{name}' has no {what}");
 
     /// <summary>The new device's element made ready for a running domain: a MAC and a free QEMU id for a NIC.</summary>
     private static XElement PrepareForLive(DomainDefinition live, XElement element)
@@ -289,7 +316,7 @@ public sealed partial class DomainManager
             await qmp.ExecuteAsync("eject", w =>
             {
                 w.WriteString("id", current.Alias);
-                w.WriteBoolean("force", force || true);
+                w.WriteBoolean("force", force);
             }, cancellationToken: ct).ConfigureAwait(false);
         }
 
