@@ -43,7 +43,9 @@ public sealed partial class DomainManager
         if (record is not null && newLive is not null)
         {
             newLive = await HotplugAsync(record, live!, newLive, ct).ConfigureAwait(false);
-            Store.SaveLive(newLive);
+
+            // The slot the new device got is now taken: pin it, so the next hotplug plans around it.
+            Store.SaveLive(DeviceLayout.Pin(newLive));
         }
 
         if (newPersistent is not null)

@@ -48,8 +48,10 @@ public static class DeviceLayout
         return plan.Controllers.Count(c => c.Model is "pcie-root-port" or "pcie-switch-downstream-port" && !usedBuses.Contains(c.Index));
     }
 
-    private static DomainDefinition Pin(DomainDefinition def)
+    /// <summary>Every PCI device at an explicit address, implicit controllers made explicit, NICs with their MAC and id.</summary>
+    public static DomainDefinition Pin(DomainDefinition def)
     {
+        ArgumentNullException.ThrowIfNull(def);
         DomainDefinition full = ImplicitDevices.Expand(def);
         var plan = PciPlan.Create(full);
         DomainDevices d = full.Devices;
@@ -69,7 +71,12 @@ public static class DeviceLayout
             {
                 Controllers = controllers,
                 Disks = d.Disks.Select(x => x.Address is null && plan.AddressOf(x) is { } a ? x with { Address = a } : x).ToList(),
-                Interfaces = d.Interfaces.Select(x => x with { Address = A(x, x.Address), UserAlias = x.UserAlias ?? x.Alias }).ToList(),
+                Interfaces = d.Interfaces.Select((x, i) => x with
+                {
+                    Address = A(x, x.Address),
+                    UserAlias = x.UserAlias ?? x.Alias,
+                    Mac = x.Mac ?? (x.Type == "hostdev" ? null : NetArgs.DefaultMac(full, i)),
+                }).ToList(),
                 Sounds = d.Sounds.Select(x => x with { Address = A(x, x.Address) }).ToList(),
                 Hostdevs = d.Hostdevs.Select(x => x with { Address = A(x, x.Address) }).ToList(),
                 MemBalloon = d.MemBalloon is { } b ? b with { Address = A(b, b.Address) } : null,
