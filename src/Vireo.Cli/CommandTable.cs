@@ -11,6 +11,8 @@ internal static class CommandTable
     [
         .. DomainCommands.All,
         .. DomainTuningCommands.All,
+        .. DomainDeviceCommands.All,
+        .. DomainStatsCommands.All,
         .. HostCommands.All,
         .. NetworkCommands.All,
         .. PoolCommands.All,

@@ -10,7 +10,10 @@ namespace Vireo.Qemu;
 /// </summary>
 public static class QemuCommandLine
 {
-    public static IReadOnlyList<string> Build(DomainDefinition def, QemuArgvOptions options)
+    public static IReadOnlyList<string> Build(DomainDefinition def, QemuArgvOptions options) => Write(def, options).Args;
+
+    /// <summary>The whole command line with its typed options kept (hotplug turns the same properties into QMP).</summary>
+    internal static ArgvWriter Write(DomainDefinition def, QemuArgvOptions options)
     {
         ArgumentNullException.ThrowIfNull(def);
         ArgumentNullException.ThrowIfNull(options);
@@ -41,7 +44,7 @@ public static class QemuCommandLine
         DeviceArgs.WritePanics(w);
         MemoryArgs.WriteDimms(w);
         w.Add("-msg", "timestamp=on");
-        return w.Args;
+        return w;
     }
 
     /// <summary>The PCI address each device gets (explicit or assigned), keyed by device alias; for dumpxml of live domains and hotplug.</summary>

@@ -58,7 +58,8 @@ public sealed partial class DomainManager
         string runDir = Store.RunDir(def.Name);
         PrepareRunDirectory(runDir);
 
-        var ctx = new DomainStartContext(def, runDir);
+        // Explicit PCI layout and spare root ports, so devices can be hot-plugged later without moving others.
+        var ctx = new DomainStartContext(Vireo.Qemu.Hotplug.DeviceLayout.Materialize(def), runDir);
         var prepared = new List<IDomainStartHook>();
         QemuProcess? process = null;
         QmpClient? qmp = null;

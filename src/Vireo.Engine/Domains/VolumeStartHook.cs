@@ -45,6 +45,11 @@ public sealed class VolumeStartHook : IDomainStartHook
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>The path of one volume disk (for a disk hot-plugged into a running domain).</summary>
+    public string ResolveOne(Model.Domains.Disk disk) =>
+        _resolver().Resolve(disk.SourcePool ?? throw Model.VireoException.Invalid($"disk '{disk.TargetDev}' has no source pool"),
+            disk.SourceVolume ?? throw Model.VireoException.Invalid($"disk '{disk.TargetDev}' has no source volume")).path;
+
     public ValueTask BeforeContinueAsync(DomainStartContext context, QmpClient qmp, CancellationToken ct) => ValueTask.CompletedTask;
 
     public void Release(string domainName, IReadOnlyList<string> resources)

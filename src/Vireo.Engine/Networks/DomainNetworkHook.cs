@@ -53,6 +53,10 @@ public sealed class DomainNetworkHook : IDomainStartHook
         context.Definition = def with { Devices = def.Devices with { Interfaces = interfaces } };
     }
 
+    /// <summary>The TAP for one interface hot-plugged into a running domain (null when its type needs none).</summary>
+    public Task<PlumbedInterface?> PlumbOneAsync(Model.Domains.DomainDefinition def, Model.Domains.NetInterface iface, int index, CancellationToken ct) =>
+        _plumber.PlumbAsync(def.Name, def.Uuid, iface, index, ct);
+
     public ValueTask BeforeContinueAsync(DomainStartContext context, QmpClient qmp, CancellationToken ct) => ValueTask.CompletedTask;
 
     public void Release(string domainName, IReadOnlyList<string> resources) =>

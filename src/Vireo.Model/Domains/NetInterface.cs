@@ -52,6 +52,13 @@ public sealed record NetInterface
     /// <summary>True when QEMU reaches the network through a TAP file descriptor the engine prepares.</summary>
     public bool UsesTap => Type is "network" or "bridge" or "ethernet";
 
+    /// <summary>
+    /// A live definition keeps each NIC's QEMU id (<c>net3</c>) in <c>&lt;alias&gt;</c>: ids come from positions, and
+    /// after a NIC is hot-unplugged the positions of the later ones no longer match the ids QEMU knows them by.
+    /// </summary>
+    private static bool IsLiveAlias(string a) =>
+        a.Length > 3 && a.StartsWith("net", StringComparison.Ordinal) && a.AsSpan(3).IndexOfAnyExceptInRange('0', '9') < 0;
+
     internal static NetInterface Parse(XmlCursor c)
     {
         string type = c.OneOf("type", "user", "network", "bridge", "ethernet", "direct", "vhostuser", "hostdev") ?? "user";
@@ -133,7 +140,7 @@ public sealed record NetInterface
             LinkState = link?.OneOf("state", "up", "down"),
             Managed = c.YesNo("managed"),
             Address = DeviceAddress.Parse(c),
-            UserAlias = alias?.Attr("name") is string a && a.StartsWith("ua-", StringComparison.Ordinal) ? a : null,
+            UserAlias = alias?.Attr("name") is string a && (a.StartsWith("ua-", StringComparison.Ordinal) || IsLiveAlias(a)) ? a : null,
         };
         if (type is "direct" or "hostdev" or "vhostuser" && source is null)
         {

@@ -27,6 +27,9 @@ internal sealed class ArgvWriter
 
     public IReadOnlyList<string> Args => _args;
 
+    /// <summary>Every option written with typed properties, in order: hotplug turns the same ones into QMP JSON.</summary>
+    public List<(string Flag, QemuOpts Opts)> Typed { get; } = [];
+
     public void Flag(string flag) => _args.Add(flag);
 
     public void Add(string flag, string value)
@@ -35,7 +38,11 @@ internal sealed class ArgvWriter
         _args.Add(value);
     }
 
-    public void Add(string flag, QemuOpts opts) => Add(flag, opts.ToString());
+    public void Add(string flag, QemuOpts opts)
+    {
+        Typed.Add((flag, opts));
+        Add(flag, opts.ToString());
+    }
 
     /// <summary>A <c>-device</c> with its PCI placement (bus and addr) when it has one.</summary>
     public void Device(QemuOpts opts, object? owner = null)
