@@ -90,15 +90,33 @@ internal static class ImageBench
         Delete(P("m.qcow2"));
     }
 
+    /// <summary>
+    /// child-convert SRC DST [raw|qcow2] [-c]: one convert in a fresh process, printing its peak RSS; with
+    /// VIREO_BENCH_VERBOSE set also its wall and CPU time (for profiling one path in isolation).
+    /// </summary>
     private static async Task<int> ChildConvertAsync(string[] args)
     {
-        await DiskImage.ConvertAsync(new ConvertOptions { Sources = [args[1]], Destination = args[2], DestinationFormat = ImageFormat.Qcow2 }).ConfigureAwait(false);
+        var fmt = args.Length > 3 ? DiskImage.ParseFormat(args[3]) : ImageFormat.Qcow2;
+        bool compress = args.Length > 4 && args[4] == "-c";
+        var me = Process.GetCurrentProcess();
+        var cpu0 = me.UserProcessorTime;
+        var sys0 = me.PrivilegedProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await DiskImage.ConvertAsync(new ConvertOptions { Sources = [args[1]], Destination = args[2], DestinationFormat = fmt, Compress = compress }).ConfigureAwait(false);
+        sw.Stop();
+        me.Refresh();
         var hwm = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         Console.WriteLine(hwm.Replace("VmHWM:", "", StringComparison.Ordinal).Trim());
+        if (Environment.GetEnvironmentVariable("VIREO_BENCH_VERBOSE") is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"wall {sw.Elapsed.TotalSeconds:0.000} s user {(me.UserProcessorTime - cpu0).TotalSeconds:0.000} s sys {(me.PrivilegedProcessorTime - sys0).TotalSeconds:0.000} s"));
+        }
+
         return 0;
     }
 
-    private static async Task Row(string name, Action qemu, Func<Task> vireo, Action? cleanup = null, int runs = 2)
+    private static async Task Row(string name, Action qemu, Func<Task> vireo, Action? cleanup = null, int runs = 3)
     {
         double q = double.MaxValue;
         double v = double.MaxValue;

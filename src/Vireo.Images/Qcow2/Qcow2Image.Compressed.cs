@@ -8,7 +8,7 @@ internal sealed partial class Qcow2Image
     /// Stores already-compressed clusters, packed back to back into fresh contiguous host clusters.
     /// A host cluster shared by k compressed clusters gets refcount k. All clusters lie in one L2 table.
     /// </summary>
-    internal void WriteCompressed(long guestOffset, IReadOnlyList<(int Index, byte[] Data, int Length)> clusters)
+    internal void WriteCompressed(long guestOffset, IReadOnlyList<(int Index, ReadOnlyMemory<byte> Data)> clusters)
     {
         if (clusters.Count == 0)
         {
@@ -22,7 +22,7 @@ internal sealed partial class Qcow2Image
             long total = 0;
             foreach (var c in clusters)
             {
-                total += c.Length;
+                total += c.Data.Length;
             }
 
             long nClusters = (total + ClusterSize - 1) >> ClusterBits;
@@ -35,14 +35,14 @@ internal sealed partial class Qcow2Image
             for (int i = 0; i < clusters.Count; i++)
             {
                 var c = clusters[i];
-                c.Data.AsSpan(0, c.Length).CopyTo(packed.AsSpan((int)pos));
-                entries[i] = L2Entry.MakeCompressed(host + pos, c.Length, ClusterBits);
-                for (long hc = pos >> ClusterBits; hc <= (pos + c.Length - 1) >> ClusterBits; hc++)
+                c.Data.Span.CopyTo(packed.AsSpan((int)pos));
+                entries[i] = L2Entry.MakeCompressed(host + pos, c.Data.Length, ClusterBits);
+                for (long hc = pos >> ClusterBits; hc <= (pos + c.Data.Length - 1) >> ClusterBits; hc++)
                 {
                     refs[hc]++;
                 }
 
-                pos += c.Length;
+                pos += c.Data.Length;
             }
 
             FileIo.Write(_file, packed.AsSpan(0, (int)pos), host);

@@ -48,6 +48,9 @@ internal sealed partial class Qcow2Image : IBlockImage
 
     internal SafeFileHandle File => _file;
 
+    /// <summary>The file data clusters' host offsets refer to: the external data file when there is one.</summary>
+    internal SafeFileHandle DataHandle => _dataFile ?? _file;
+
     internal IReadOnlyList<ulong> L1 => _l1;
 
     internal List<Qcow2Snapshot> Snapshots { get; private set; } = [];

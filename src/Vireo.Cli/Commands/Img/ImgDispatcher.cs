@@ -28,7 +28,11 @@ internal static class ImgDispatcher
                 "compare" => await ImgCompareCommand.RunAsync(ctx, rest).ConfigureAwait(false),
                 "measure" => await ImgMeasureCommand.RunAsync(ctx, rest).ConfigureAwait(false),
                 "snapshot" => ImgSnapshotCommand.Run(ctx, rest),
-                "rebase" or "commit" or "amend" or "dd" or "bitmap" or "bench" =>
+                "rebase" => await ImgChainCommands.RebaseAsync(ctx, rest).ConfigureAwait(false),
+                "commit" => await ImgChainCommands.CommitAsync(ctx, rest).ConfigureAwait(false),
+                "amend" => ImgChainCommands.Amend(ctx, rest),
+                "dd" => await ImgChainCommands.DdAsync(ctx, rest).ConfigureAwait(false),
+                "bitmap" or "bench" =>
                     throw new ImageException($"'img {args[0]}' is not implemented yet in Vireo; use qemu-img {args[0]} meanwhile"),
                 _ => throw new ImageException($"unknown img subcommand '{args[0]}' (see 'vireo help img')"),
             };

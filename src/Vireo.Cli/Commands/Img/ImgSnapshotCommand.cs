@@ -2,7 +2,7 @@ using Vireo.Images;
 
 namespace Vireo.Cli.Commands.Img;
 
-/// <summary><c>img snapshot -l</c>: lists internal snapshots in qemu-img's table.</summary>
+/// <summary><c>img snapshot</c>: lists (-l), creates (-c), applies (-a) and deletes (-d) internal snapshots.</summary>
 internal static class ImgSnapshotCommand
 {
     public static int Run(CommandContext ctx, IReadOnlyList<string> raw)
@@ -13,14 +13,18 @@ internal static class ImgSnapshotCommand
             throw new ImageException("snapshot: expecting one image file name");
         }
 
-        if (a.Has("c") || a.Has("a") || a.Has("d"))
+        int actions = (a.Has("l") ? 1 : 0) + (a.Has("c") ? 1 : 0) + (a.Has("a") ? 1 : 0) + (a.Has("d") ? 1 : 0);
+        if (actions != 1)
         {
-            throw new ImageException("snapshot: creating, applying and deleting snapshots is not implemented yet in Vireo (use qemu-img snapshot)");
+            throw new ImageException("snapshot: exactly one of -l, -c, -a or -d is required");
         }
 
-        if (!a.Has("l"))
+        var action = a.Get("c") is not null ? SnapshotAction.Create : a.Get("a") is not null ? SnapshotAction.Apply : a.Get("d") is not null ? SnapshotAction.Delete : (SnapshotAction?)null;
+        if (action is { } act)
         {
-            throw new ImageException("snapshot: one of -l, -c, -a or -d is required");
+            string name = a.Get("c") ?? a.Get("a") ?? a.Get("d")!;
+            DiskImage.Snapshot(a.Positionals[0], act, name, a.Format("f"));
+            return 0;
         }
 
         var info = DiskImage.Inspect(a.Positionals[0], a.Format("f"));

@@ -1,0 +1,257 @@
+using System.Threading.Channels;
+using Microsoft.Win32.SafeHandles;
+using Vireo.Images.Qcow2;
+using Vireo.Images.Raw;
+
+namespace Vireo.Images;
+
+/// <summary>The reader half of convert and the pipeline joining it to the writer.</summary>
+internal sealed partial class Converter
+{
+    /// <summary>
+    /// One piece of the guest address space on its way from reader to writer: zeroes (no data), a pooled
+    /// buffer, or a mapped window of a source file. With -c it also carries the compression in progress.
+    /// </summary>
+    private sealed class Chunk
+    {
+        public long Offset { get; init; }
+
+        public int Length { get; init; }
+
+        public byte[]? Buffer { get; init; }
+
+        public HostMapping? Map { get; init; }
+
+        public Task<PackedChunk>? Packed { get; set; }
+
+        public bool IsZero => Buffer is null && Map is null;
+
+        public ReadOnlyMemory<byte> Data => Map is not null ? Map.Memory[..Length] : Buffer.AsMemory(0, Length);
+    }
+
+    /// <summary>Where a range of the chain reads from: the layer holding data (null for zeroes) and its host offset.</summary>
+    internal readonly record struct ChainExtent(BlockState State, long Length, IBlockImage? Layer, long Host, bool Compressed);
+
+    /// <summary>Status through the whole chain: Data if any layer holds data, else Zero.</summary>
+    internal static async ValueTask<(BlockState State, long Length)> ChainStatusAsync(IBlockImage img, long off, long len, CancellationToken ct)
+    {
+        var e = await ChainExtentAsync(img, off, len, ct).ConfigureAwait(false);
+        return (e.State, e.Length);
+    }
+
+    internal static async ValueTask<ChainExtent> ChainExtentAsync(IBlockImage img, long off, long len, CancellationToken ct)
+    {
+        while (true)
+        {
+            var e = await img.GetBlockStatusAsync(off, len, ct).ConfigureAwait(false);
+            switch (e.State)
+            {
+                case BlockState.Data:
+                    return new ChainExtent(BlockState.Data, e.Length, img, e.HostOffset ?? -1, e.Compressed);
+                case BlockState.Zero:
+                    return new ChainExtent(BlockState.Zero, e.Length, null, -1, false);
+            }
+
+            var b = img.Backing;
+            if (b is null || off >= b.VirtualSize)
+            {
+                return new ChainExtent(BlockState.Zero, e.Length, null, -1, false);
+            }
+
+            img = b;
+            len = Math.Min(e.Length, b.VirtualSize - off);
+        }
+    }
+
+    /// <summary>The file a data extent's host offset refers to, when it can be mapped directly.</summary>
+    private static SafeFileHandle? MappableFile(in ChainExtent e) => e.Compressed || e.Host < 0 ? null : e.Layer switch
+    {
+        RawImage r => r.File,
+        Qcow2Image q => q.DataHandle,
+        _ => null,
+    };
+
+    private async Task CopyAsync(long total, IProgress<double>? progress, CancellationToken ct)
+    {
+        var queue = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(Buffers - 2) { SingleReader = true, SingleWriter = true });
+        var free = Channel.CreateUnbounded<byte[]>();
+        for (int i = 0; i < Buffers; i++)
+        {
+            free.Writer.TryWrite(new byte[ChunkSize]);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reader = Task.Run(() => ReadAllAsync(queue.Writer, free.Reader, stop.Token), stop.Token);
+        long done = 0;
+        int cs = _dst is Qcow2Image q ? q.ClusterSize : 4096;
+        try
+        {
+            await foreach (var w in queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (w.IsZero)
+                    {
+                        await WriteZeroRangeAsync(w.Offset, w.Length, ct).ConfigureAwait(false);
+                    }
+                    else if (w.Packed is not null)
+                    {
+                        WritePacked((Qcow2Image)_dst, w, await w.Packed.ConfigureAwait(false));
+                    }
+                    else
+                    {
+                        await WriteDataAsync(w.Offset, w.Data, cs, ct).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    w.Map?.Unmap();
+                    if (w.Buffer is not null)
+                    {
+                        free.Writer.TryWrite(w.Buffer);
+                    }
+                }
+
+                done += w.Length;
+                progress?.Report(total == 0 ? 100 : done * 100.0 / total);
+            }
+        }
+        catch
+        {
+            // Stop the reader and release whatever it left queued (mapped windows above all).
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await reader.ConfigureAwait(false);
+            }
+            catch
+            {
+                // The writer's error is the one to report.
+            }
+
+            while (queue.Reader.TryRead(out var left))
+            {
+                left.Map?.Unmap();
+            }
+
+            throw;
+        }
+
+        await reader.ConfigureAwait(false);
+
+        // No fsync at the end, as qemu-img convert (cache=unsafe for the target): callers that need
+        // durability call FlushAsync on the image themselves.
+    }
+
+    private async Task ReadAllAsync(ChannelWriter<Chunk> queue, ChannelReader<byte[]> free, CancellationToken ct)
+    {
+        try
+        {
+            bool packed = _o.Compress && _dst is Qcow2Image;
+            long baseOffset = 0;
+            foreach (var src in _sources)
+            {
+                long pos = 0;
+                while (pos < src.VirtualSize)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var w = packed
+                        ? await ReadWindowAsync(src, baseOffset, pos, free, ct).ConfigureAwait(false)
+                        : await ReadExtentAsync(src, baseOffset, pos, free, ct).ConfigureAwait(false);
+                    pos += w.Length;
+                    try
+                    {
+                        await queue.WriteAsync(w, ct).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        w.Map?.Unmap();
+                        throw;
+                    }
+                }
+
+                baseOffset += src.VirtualSize;
+            }
+
+            queue.Complete();
+        }
+        catch (Exception e)
+        {
+            queue.Complete(e);
+            throw;
+        }
+    }
+
+    /// <summary>The next extent from <paramref name="pos"/>: a long zero run, a mapped window, or data read into a buffer.</summary>
+    private async ValueTask<Chunk> ReadExtentAsync(IBlockImage src, long baseOffset, long pos, ChannelReader<byte[]> free, CancellationToken ct)
+    {
+        long want = Math.Min(ChunkSize, src.VirtualSize - pos);
+        var e = await ChainExtentAsync(src, pos, want, ct).ConfigureAwait(false);
+        long len = e.Length;
+        if (e.State != BlockState.Data)
+        {
+            // Zero runs may be long: report them in one piece, up to 1 GiB.
+            while (len < (1L << 30) && pos + len < src.VirtualSize)
+            {
+                var (s2, l2) = await ChainStatusAsync(src, pos + len, Math.Min(1L << 30, src.VirtualSize - pos - len), ct).ConfigureAwait(false);
+                if (s2 == BlockState.Data)
+                {
+                    break;
+                }
+
+                len += l2;
+            }
+
+            return new Chunk { Offset = baseOffset + pos, Length = (int)Math.Min(len, int.MaxValue) };
+        }
+
+        if (len >= MinMapped && MappableFile(e) is { } file && HostMapping.TryMap(file, e.Host, (int)len) is { } map)
+        {
+            return new Chunk { Offset = baseOffset + pos, Length = (int)len, Map = map };
+        }
+
+        // Read whole data runs up to the chunk size.
+        while (len < want)
+        {
+            var (s2, l2) = await ChainStatusAsync(src, pos + len, want - len, ct).ConfigureAwait(false);
+            if (s2 != BlockState.Data)
+            {
+                break;
+            }
+
+            len += l2;
+        }
+
+        var buf = await free.ReadAsync(ct).ConfigureAwait(false);
+        await src.ReadAsync(pos, buf.AsMemory(0, (int)len), ct).ConfigureAwait(false);
+        return new Chunk { Offset = baseOffset + pos, Length = (int)len, Buffer = buf };
+    }
+
+    /// <summary>
+    /// With -c: whole chunk-aligned windows (so every cluster is whole), read if any part holds data, and
+    /// handed to the thread pool to compress while earlier windows are written.
+    /// </summary>
+    private async ValueTask<Chunk> ReadWindowAsync(IBlockImage src, long baseOffset, long pos, ChannelReader<byte[]> free, CancellationToken ct)
+    {
+        long len = Math.Min(ChunkSize - ((baseOffset + pos) % ChunkSize), src.VirtualSize - pos);
+        bool data = false;
+        for (long p = pos; p < pos + len && !data;)
+        {
+            var (s, l) = await ChainStatusAsync(src, p, pos + len - p, ct).ConfigureAwait(false);
+            data = s == BlockState.Data;
+            p += l;
+        }
+
+        if (!data)
+        {
+            return new Chunk { Offset = baseOffset + pos, Length = (int)len };
+        }
+
+        var buf = await free.ReadAsync(ct).ConfigureAwait(false);
+        await src.ReadAsync(pos, buf.AsMemory(0, (int)len), ct).ConfigureAwait(false);
+        var c = new Chunk { Offset = baseOffset + pos, Length = (int)len, Buffer = buf };
+        var q = (Qcow2Image)_dst;
+        c.Packed = Task.Run(() => Pack(q, c.Offset, c.Data), ct);
+        return c;
+    }
+}
