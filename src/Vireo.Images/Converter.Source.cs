@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Vireo.Images.Qcow2;
 using Vireo.Images.Raw;
@@ -71,50 +71,26 @@ internal sealed partial class Converter
         _ => null,
     };
 
+    /// <summary>
+    /// The reader and the writer each run on a thread of their own with blocking hand-offs: every call
+    /// underneath is synchronous positional I/O, and waking pool threads for each 2 MiB chunk cost more
+    /// CPU (spinning workers) than the hand-off itself on a two-core host.
+    /// </summary>
     private async Task CopyAsync(long total, IProgress<double>? progress, CancellationToken ct)
     {
-        var queue = Channel.CreateBounded<Chunk>(new BoundedChannelOptions(Buffers - 2) { SingleReader = true, SingleWriter = true });
-        var free = Channel.CreateUnbounded<byte[]>();
+        using var queue = new BlockingCollection<Chunk>(Buffers - 2);
+        using var free = new BlockingCollection<byte[]>();
         for (int i = 0; i < Buffers; i++)
         {
-            free.Writer.TryWrite(new byte[ChunkSize]);
+            free.Add(new byte[ChunkSize]);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reader = Task.Run(() => ReadAllAsync(queue.Writer, free.Reader, stop.Token), stop.Token);
-        long done = 0;
-        int cs = _dst is Qcow2Image q ? q.ClusterSize : 4096;
+        var reader = Task.Factory.StartNew(() => ReadAll(queue, free, stop.Token), stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var writer = Task.Factory.StartNew(() => WriteAll(queue, free, total, progress, stop.Token), stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
-            await foreach (var w in queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                try
-                {
-                    if (w.IsZero)
-                    {
-                        await WriteZeroRangeAsync(w.Offset, w.Length, ct).ConfigureAwait(false);
-                    }
-                    else if (w.Packed is not null)
-                    {
-                        WritePacked((Qcow2Image)_dst, w, await w.Packed.ConfigureAwait(false));
-                    }
-                    else
-                    {
-                        await WriteDataAsync(w.Offset, w.Data, cs, ct).ConfigureAwait(false);
-                    }
-                }
-                finally
-                {
-                    w.Map?.Unmap();
-                    if (w.Buffer is not null)
-                    {
-                        free.Writer.TryWrite(w.Buffer);
-                    }
-                }
-
-                done += w.Length;
-                progress?.Report(total == 0 ? 100 : done * 100.0 / total);
-            }
+            await writer.ConfigureAwait(false);
         }
         catch
         {
@@ -129,7 +105,7 @@ internal sealed partial class Converter
                 // The writer's error is the one to report.
             }
 
-            while (queue.Reader.TryRead(out var left))
+            while (queue.TryTake(out var left))
             {
                 left.Map?.Unmap();
             }
@@ -143,7 +119,42 @@ internal sealed partial class Converter
         // durability call FlushAsync on the image themselves.
     }
 
-    private async Task ReadAllAsync(ChannelWriter<Chunk> queue, ChannelReader<byte[]> free, CancellationToken ct)
+    private void WriteAll(BlockingCollection<Chunk> queue, BlockingCollection<byte[]> free, long total, IProgress<double>? progress, CancellationToken ct)
+    {
+        long done = 0;
+        int cs = _dst is Qcow2Image q ? q.ClusterSize : 4096;
+        foreach (var w in queue.GetConsumingEnumerable(ct))
+        {
+            try
+            {
+                if (w.IsZero)
+                {
+                    WriteZeroRangeAsync(w.Offset, w.Length, ct).AsTask().GetAwaiter().GetResult();
+                }
+                else if (w.Packed is not null)
+                {
+                    WritePacked((Qcow2Image)_dst, w, w.Packed.GetAwaiter().GetResult());
+                }
+                else
+                {
+                    WriteDataAsync(w.Offset, w.Data, cs, ct).AsTask().GetAwaiter().GetResult();
+                }
+            }
+            finally
+            {
+                w.Map?.Unmap();
+                if (w.Buffer is not null)
+                {
+                    free.Add(w.Buffer, CancellationToken.None);
+                }
+            }
+
+            done += w.Length;
+            progress?.Report(total == 0 ? 100 : done * 100.0 / total);
+        }
+    }
+
+    private void ReadAll(BlockingCollection<Chunk> queue, BlockingCollection<byte[]> free, CancellationToken ct)
     {
         try
         {
@@ -155,13 +166,13 @@ internal sealed partial class Converter
                 while (pos < src.VirtualSize)
                 {
                     ct.ThrowIfCancellationRequested();
-                    var w = packed
-                        ? await ReadWindowAsync(src, baseOffset, pos, free, ct).ConfigureAwait(false)
-                        : await ReadExtentAsync(src, baseOffset, pos, free, ct).ConfigureAwait(false);
+                    var w = (packed
+                        ? ReadWindowAsync(src, baseOffset, pos, free, ct)
+                        : ReadExtentAsync(src, baseOffset, pos, free, ct)).AsTask().GetAwaiter().GetResult();
                     pos += w.Length;
                     try
                     {
-                        await queue.WriteAsync(w, ct).ConfigureAwait(false);
+                        queue.Add(w, ct);
                     }
                     catch
                     {
@@ -172,18 +183,16 @@ internal sealed partial class Converter
 
                 baseOffset += src.VirtualSize;
             }
-
-            queue.Complete();
         }
-        catch (Exception e)
+        finally
         {
-            queue.Complete(e);
-            throw;
+            // The writer drains what is queued and stops; a reader error surfaces when the reader task is awaited.
+            queue.CompleteAdding();
         }
     }
 
     /// <summary>The next extent from <paramref name="pos"/>: a long zero run, a mapped window, or data read into a buffer.</summary>
-    private async ValueTask<Chunk> ReadExtentAsync(IBlockImage src, long baseOffset, long pos, ChannelReader<byte[]> free, CancellationToken ct)
+    private async ValueTask<Chunk> ReadExtentAsync(IBlockImage src, long baseOffset, long pos, BlockingCollection<byte[]> free, CancellationToken ct)
     {
         long want = Math.Min(ChunkSize, src.VirtualSize - pos);
         var e = await ChainExtentAsync(src, pos, want, ct).ConfigureAwait(false);
@@ -222,7 +231,7 @@ internal sealed partial class Converter
             len += l2;
         }
 
-        var buf = await free.ReadAsync(ct).ConfigureAwait(false);
+        var buf = free.Take(ct);
         await src.ReadAsync(pos, buf.AsMemory(0, (int)len), ct).ConfigureAwait(false);
         return new Chunk { Offset = baseOffset + pos, Length = (int)len, Buffer = buf };
     }
@@ -231,7 +240,7 @@ internal sealed partial class Converter
     /// With -c: whole chunk-aligned windows (so every cluster is whole), read if any part holds data, and
     /// handed to the thread pool to compress while earlier windows are written.
     /// </summary>
-    private async ValueTask<Chunk> ReadWindowAsync(IBlockImage src, long baseOffset, long pos, ChannelReader<byte[]> free, CancellationToken ct)
+    private async ValueTask<Chunk> ReadWindowAsync(IBlockImage src, long baseOffset, long pos, BlockingCollection<byte[]> free, CancellationToken ct)
     {
         long len = Math.Min(ChunkSize - ((baseOffset + pos) % ChunkSize), src.VirtualSize - pos);
         bool data = false;
@@ -247,7 +256,7 @@ internal sealed partial class Converter
             return new Chunk { Offset = baseOffset + pos, Length = (int)len };
         }
 
-        var buf = await free.ReadAsync(ct).ConfigureAwait(false);
+        var buf = free.Take(ct);
         await src.ReadAsync(pos, buf.AsMemory(0, (int)len), ct).ConfigureAwait(false);
         var c = new Chunk { Offset = baseOffset + pos, Length = (int)len, Buffer = buf };
         var q = (Qcow2Image)_dst;

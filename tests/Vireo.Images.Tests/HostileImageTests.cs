@@ -55,6 +55,34 @@ public sealed class HostileImageTests
         }
     }
 
+    /// <summary>
+    /// Convert maps long data extents: one whose clusters lie (partly) past the end of the file must end in
+    /// an ImageException, never in a SIGBUS from touching a page beyond the end.
+    /// </summary>
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    public async Task ConvertOfTruncatedDataFailsCleanly(double keep)
+    {
+        using var d = new TempDir();
+        string img = d.File("t.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "8M");
+        Qemu.Io(img, "qcow2", "write -P 7 0 4M");
+        long len = new FileInfo(img).Length;
+        using (var fs = new FileStream(img, FileMode.Open))
+        {
+            fs.SetLength((long)(len * keep) & ~4095L);
+        }
+
+        var e = await Assert.ThrowsAsync<ImageException>(() => DiskImage.ConvertAsync(new ConvertOptions
+        {
+            Sources = [img],
+            Destination = d.File("out.raw"),
+            DestinationFormat = ImageFormat.Raw,
+        }));
+        Assert.Contains("past the end", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CorpusInputsFailCleanly()
     {

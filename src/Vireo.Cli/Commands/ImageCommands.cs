@@ -21,7 +21,12 @@ internal static class ImageCommands
             Details = "Subcommands, flags and output formats follow qemu-img, so existing scripts keep working.\n" +
                       "Examples:\n  vireo img create -f qcow2 -o cluster_size=64k disk.qcow2 10G\n" +
                       "  vireo img info --output=json --backing-chain disk.qcow2\n" +
-                      "  vireo img convert -p -O qcow2 -c disk.raw disk.qcow2",
+                      "  vireo img convert -p -O qcow2 -c disk.raw disk.qcow2\n" +
+                      "  vireo img snapshot -c before-upgrade disk.qcow2      (-l list, -a apply, -d delete)\n" +
+                      "  vireo img rebase -b base.qcow2 -F qcow2 overlay.qcow2  (-u: rewrite the header only)\n" +
+                      "  vireo img commit overlay.qcow2                      (-d keeps the overlay's data)\n" +
+                      "  vireo img amend -o compat=1.1,lazy_refcounts=on disk.qcow2\n" +
+                      "  vireo img dd -O qcow2 bs=1M count=64 skip=2 if=disk.raw of=part.qcow2",
         },
     ];
 }

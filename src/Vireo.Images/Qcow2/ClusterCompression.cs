@@ -2,18 +2,14 @@ namespace Vireo.Images.Qcow2;
 
 /// <summary>
 /// Compressed clusters (spec "Compressed Clusters Descriptor"): zlib type is raw deflate with a 4 KiB
-/// window; decompression stops once a whole cluster has been produced (trailing bytes are ignored).
+/// window, zstd type one zstd frame; decompression stops once a whole cluster has been produced (trailing
+/// bytes are ignored).
 /// </summary>
 internal static class ClusterCompression
 {
     public static void Decompress(CompressionType type, ReadOnlySpan<byte> src, Span<byte> dst, string path)
     {
-        if (type != CompressionType.Zlib)
-        {
-            throw new ImageException($"'{path}': compression type {type.ToString().ToLowerInvariant()} is not supported");
-        }
-
-        int n = ZlibNative.Decompress(src, dst);
+        int n = type == CompressionType.Zstd ? ZstdNative.Decompress(src, dst) : ZlibNative.Decompress(src, dst);
         if (n != dst.Length)
         {
             throw ImageException.Corrupt(path, n < 0 ? "compressed cluster does not decompress" : $"compressed cluster decompresses to {n} bytes, not {dst.Length}");
@@ -23,11 +19,6 @@ internal static class ClusterCompression
     /// <summary>Compresses one cluster into <paramref name="dst"/>; returns the length, or -1 when it would not save a sector.</summary>
     public static int Compress(CompressionType type, ReadOnlySpan<byte> src, Span<byte> dst)
     {
-        if (type != CompressionType.Zlib)
-        {
-            throw new ImageException($"compression type {type.ToString().ToLowerInvariant()} is not supported");
-        }
-
         int limit = Math.Min(dst.Length, src.Length - 512);
         if (limit <= 0)
         {
@@ -39,7 +30,7 @@ internal static class ClusterCompression
             return -1;
         }
 
-        return ZlibNative.Compress(src, dst[..limit], 1);
+        return type == CompressionType.Zstd ? ZstdNative.Compress(src, dst[..limit]) : ZlibNative.Compress(src, dst[..limit], 1);
     }
 
     private const int Sample = 2048;

@@ -119,6 +119,53 @@ internal sealed partial class Qcow2Image
     private Qcow2Snapshot? FindSnapshot(string nameOrId) =>
         Snapshots.FirstOrDefault(s => s.Id == nameOrId) ?? Snapshots.FirstOrDefault(s => s.Name == nameOrId);
 
+    /// <summary>
+    /// Refuses, before anything changes, a reference the refcount width cannot count (narrow refcount_bits
+    /// with several snapshots): failing half way would leave the image inconsistent.
+    /// </summary>
+    private void CheckHeadroom(ulong[] l1, int es)
+    {
+        ulong max = Refcounts.MaxRefcount;
+        var extra = new Dictionary<long, ulong>();
+        void Need(long cluster)
+        {
+            extra[cluster] = extra.GetValueOrDefault(cluster) + 1;
+            if (Refcounts.Get(cluster) + extra[cluster] > max)
+            {
+                throw new ImageException($"'{Path}': refcount_bits={Header.RefcountBits} cannot count another reference to host cluster {cluster} (the image needs wider refcounts for this snapshot)");
+            }
+        }
+
+        foreach (var e1 in l1)
+        {
+            long l2Off = (long)(e1 & L2Entry.OffsetMask);
+            if (l2Off == 0)
+            {
+                continue;
+            }
+
+            Need(l2Off >> ClusterBits);
+            var l2 = LoadL2(l2Off);
+            for (int j = 0; j < l2.Length; j += es)
+            {
+                ulong e = BinaryPrimitives.ReadUInt64BigEndian(l2.AsSpan(j));
+                if ((e & L2Entry.CompressedBit) != 0)
+                {
+                    long host = L2Entry.CompressedOffset(e, ClusterBits);
+                    int len = L2Entry.CompressedLength(e, ClusterBits);
+                    for (long c = host >> ClusterBits; c <= (host + len - 1) >> ClusterBits; c++)
+                    {
+                        Need(c);
+                    }
+                }
+                else if ((e & L2Entry.OffsetMask) != 0)
+                {
+                    Need((long)(e & L2Entry.OffsetMask) >> ClusterBits);
+                }
+            }
+        }
+    }
+
     private ulong[] ReadL1At(long offset, int size)
     {
         var raw = new byte[size * 8L];
@@ -187,6 +234,11 @@ internal sealed partial class Qcow2Image
     private void UpdateTreeRefcounts(ulong[] l1, long l1Offset, int addend)
     {
         int es = Header.ExtendedL2 ? 16 : 8;
+        if (addend > 0)
+        {
+            CheckHeadroom(l1, es);
+        }
+
         bool l1Changed = false;
         for (int i = 0; i < l1.Length; i++)
         {

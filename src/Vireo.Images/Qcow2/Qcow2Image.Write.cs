@@ -385,6 +385,12 @@ internal sealed partial class Qcow2Image
                 throw new ImageException($"invalid size {newSize}");
             }
 
+            if (Snapshots.Count > 0 && newSize != Header.Size)
+            {
+                // As qemu: each snapshot records its own size; applying one restores it.
+                throw new ImageException("Can't resize an image which has snapshots");
+            }
+
             if (newSize < Header.Size)
             {
                 long cs = ClusterSize;

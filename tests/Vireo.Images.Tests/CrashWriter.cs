@@ -1,0 +1,67 @@
+using System.Globalization;
+
+namespace Vireo.Images.Tests;
+
+/// <summary>
+/// The test assembly's entry point. Test runners load the assembly and never call it; the process-kill
+/// crash test runs <c>dotnet Vireo.Images.Tests.dll crash-writer IMAGE SEED</c> as a writer to SIGKILL.
+/// </summary>
+public static class CrashWriter
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length == 3 && args[0] == "crash-writer")
+        {
+            Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Random writes, zero writes (deallocation) and growth, forever, printing a line every 8 operations so
+    /// the parent can kill it at a point it chose after real work.
+    /// </summary>
+    private static void Run(string path, int seed)
+    {
+        var rnd = new Random(seed);
+        var buf = new byte[256 << 10];
+        var img = DiskImage.Open(path);
+        try
+        {
+            for (long i = 0; ; i++)
+            {
+                long size = img.VirtualSize;
+                long off = rnd.NextInt64(size - 1);
+                int len = (int)Math.Min(size - off, rnd.Next(1, buf.Length));
+                int op = rnd.Next(20);
+                if (op < 13)
+                {
+                    rnd.NextBytes(buf.AsSpan(0, len));
+                    img.WriteAsync(off, buf.AsMemory(0, len)).AsTask().GetAwaiter().GetResult();
+                }
+                else if (op < 19)
+                {
+                    img.WriteZeroesAsync(off, len).AsTask().GetAwaiter().GetResult();
+                }
+                else if (size < (256L << 20))
+                {
+                    // Growing moves the L1 table (and sometimes the refcount table).
+                    img.Dispose();
+                    DiskImage.Resize(path, size + (8L << 20), shrink: false);
+                    img = DiskImage.Open(path);
+                }
+
+                if (i % 8 == 0)
+                {
+                    Console.Out.WriteLine(i.ToString(CultureInfo.InvariantCulture));
+                    Console.Out.Flush();
+                }
+            }
+        }
+        finally
+        {
+            img.Dispose();
+        }
+    }
+}
