@@ -31,7 +31,8 @@ public sealed class HotplugTests : IDisposable
         string extra = MakeImage("extra.img", 16);
         string iso = MakeImage("media.iso", 1);
         string xml = GuestDomain.Xml(_guest, "hp", serialSocket: sock, dataDisk: data).Replace("</devices>",
-            "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdb' bus='sata'/><readonly/></disk></devices>", StringComparison.Ordinal);
+            "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sdb' bus='sata'/><readonly/></disk>" +
+            "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/></devices>", StringComparison.Ordinal);
         string file = Path.Combine(_vireo.Root, "hp.xml");
         await File.WriteAllTextAsync(file, xml);
         (await _vireo.RunAsync("define", file)).EnsureSuccess();
@@ -81,6 +82,7 @@ public sealed class HotplugTests : IDisposable
         Assert.Matches(@"(?m)^\s*sdb\s+" + Regex.Escape(iso) + @"\s*$", (await _vireo.RunAsync("domblklist", "hp")).Stdout);
         Assert.Equal("Successfully ejected media.", (await _vireo.RunAsync("change-media", "hp", "sdb", "--eject")).EnsureSuccess().Stdout.Trim());
         Assert.DoesNotContain(iso, (await _vireo.RunAsync("qemu-monitor-command", "hp", "--hmp", "info", "block")).Stdout, StringComparison.Ordinal);
+        await console.RunAsync("ip link set eth0 up", Shell); // carrier is readable only on an interface that is up
         (await _vireo.RunAsync("domif-setlink", "hp", "net0", "down")).EnsureSuccess();
         Assert.Equal("net0 down", (await _vireo.RunAsync("domif-getlink", "hp", "net0")).EnsureSuccess().Stdout.Trim());
         Assert.Equal("0", await console.RunAsync(WaitFor("$(cat /sys/class/net/eth0/carrier) = 0", "cat /sys/class/net/eth0/carrier"), Shell));
@@ -147,7 +149,8 @@ public sealed class HotplugTests : IDisposable
         (await _vireo.RunAsync("send-key", "hp", "KEY_LEFTSHIFT", "KEY_A")).EnsureSuccess();
         (await _vireo.RunAsync("send-key", "hp", "--codeset", "xt", "0x1e")).EnsureSuccess();
         Assert.Equal("error: send-key: unknown key 'KEY_NOPE' in codeset linux", (await _vireo.RunAsync("send-key", "hp", "KEY_NOPE")).Stderr.Trim());
-        Assert.Equal("error: domain 'hp' has no VNC display on a TCP port", (await _vireo.RunAsync("vncdisplay", "hp")).Stderr.Trim());
+        Assert.Matches(@"^127\.0\.0\.1:\d+$", (await _vireo.RunAsync("vncdisplay", "hp")).EnsureSuccess().Stdout.Trim());
+        Assert.Matches(@"^vnc://127\.0\.0\.1:\d+$", (await _vireo.RunAsync("domdisplay", "hp")).EnsureSuccess().Stdout.Trim());
     }
 
     /// <summary>Each bad request fails with its message, and neither live.xml nor the definition changes.</summary>
