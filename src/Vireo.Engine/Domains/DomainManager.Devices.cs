@@ -17,7 +17,9 @@ namespace Vireo.Engine.Domains;
 public sealed partial class DomainManager
 {
     /// <summary>How long the guest has to release a device after <c>device_del</c>.</summary>
-    public static TimeSpan DetachTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <remarks>10 s, or <c>VIREO_DETACH_TIMEOUT</c> seconds (for slow TCG guests on a loaded host).</remarks>
+    public static TimeSpan DetachTimeout { get; set; } = TimeSpan.FromSeconds(
+        int.TryParse(Environment.GetEnvironmentVariable("VIREO_DETACH_TIMEOUT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s > 0 ? s : 10);
 
     public async Task<string> AttachDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, CancellationToken ct)
     {
