@@ -15,7 +15,7 @@ internal static class NetBench
 {
     private const string Subnet = "198.51.100.1/24";
     private const int Guests = 10;
-    private static readonly TimeSpan LeaseTimeout = TimeSpan.FromSeconds(600);
+    private static readonly TimeSpan LeaseTimeout = TimeSpan.FromSeconds(300);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -153,11 +153,13 @@ internal static class NetBench
                 }
 
                 double running = sw.Elapsed.TotalMilliseconds;
-                while (await c.LeaseCountAsync("benchnet").ConfigureAwait(false) < Guests)
+                int leased;
+                while ((leased = await c.LeaseCountAsync("benchnet").ConfigureAwait(false)) < Guests)
                 {
                     if (sw.Elapsed > LeaseTimeout)
                     {
-                        throw new TimeoutException($"{c.Label}: not all {Guests} guests got a lease within {LeaseTimeout.TotalSeconds} s");
+                        Console.Error.WriteLine($"{c.Label}: only {leased} of {Guests} guests got a lease within {LeaseTimeout.TotalSeconds} s");
+                        return new Result(Median(starts), Median(destroys), running, double.NaN);
                     }
 
                     await Task.Delay(250).ConfigureAwait(false);
