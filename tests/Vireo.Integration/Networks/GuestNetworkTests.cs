@@ -75,9 +75,13 @@ public sealed class GuestNetworkTests
         Assert.Matches(@"vt-g1\s+52:54:00:00:02:11\s+ipv4\s+192\.0\.2\.11/24", addr);
         Assert.Contains("\"addr\":\"192.0.2.12\"", t.Vireo("domifaddr", "g2", "--source", "lease", "--json").Ensure().StdOut.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
+        var arp = t.Vireo("domifaddr", "g1", "--source", "arp");
+        Assert.Equal("error: domifaddr --source 'arp' is not supported yet; use --source lease", arp.StdErr.Trim());
+
         // Destroying a guest takes its TAP with it.
         t.Vireo("destroy", "g1").Ensure();
         Assert.NotEqual(0, NetTestHost.In(t.Host, "ip", "link", "show", "vt-g1").ExitCode);
+        Assert.Equal("error: domain 'g1' is not running", t.Vireo("domifaddr", "g1").StdErr.Trim());
         t.Vireo("destroy", "g2").Ensure();
         t.Vireo("net-destroy", "iso").Ensure();
         t.AssertNothingLeft();
