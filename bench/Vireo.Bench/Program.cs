@@ -19,7 +19,12 @@ internal static class Program
             return Lifecycle.LifecycleBench.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
-        Console.WriteLine("usage: dotnet run --project bench/Vireo.Bench -c Release -- lifecycle|img|storage [options]");
+        if (args.Length > 0 && args[0] == "net")
+        {
+            return Net.NetBench.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
+        Console.WriteLine("usage: dotnet run --project bench/Vireo.Bench -c Release -- lifecycle|img|storage|net [options]");
         return args.Length == 0 ? 0 : 1;
     }
 }

@@ -36,7 +36,8 @@ public sealed class GuestNetworkTests
         // g1's TAP is named by <target dev>; g2's is the kernel's next vnetN, with two queues (multiqueue virtio-net).
         var starting = new[]
         {
-            NetGuest.StartAsync(t, "g1", NetGuest.Interface("network", "52:54:00:00:02:11", "<source network='iso'/>", "<target dev='vt-g1'/>"), "vireo.dhcp=1"),
+            NetGuest.StartAsync(t, "g1", NetGuest.Interface("network", "52:54:00:00:02:11", "<source network='iso'/>",
+                "<target dev='vt-g1'/><bandwidth><inbound average='1000' burst='64'/></bandwidth>"), "vireo.dhcp=1"),
             NetGuest.StartAsync(t, "g2", NetGuest.Interface("network", "52:54:00:00:02:12", "<source network='iso'/>", "<driver queues='2'/>"), "vireo.dhcp=1"),
         };
         await using var g1 = await starting[0];
@@ -46,6 +47,8 @@ public sealed class GuestNetworkTests
         string tap = NetTestHost.In(t.Host, "ip", "-o", "link", "show", "vt-g1").Ensure().StdOut;
         Assert.Contains("master vbr-iso", tap, StringComparison.Ordinal);
         Assert.Contains("link/ether fe:54:00:00:02:11", tap, StringComparison.Ordinal);
+        // <bandwidth inbound> (towards the guest) shapes the TAP's egress: 1000 KiB/s is 8 Mbit.
+        Assert.Contains("qdisc tbf", NetTestHost.In(t.Host, "tc", "qdisc", "show", "dev", "vt-g1").Ensure().StdOut, StringComparison.Ordinal);
         string mq = NetTestHost.In(t.Host, "ip", "-d", "-o", "link", "show", "vnet0").Ensure().StdOut;
         Assert.Contains("master vbr-iso", mq, StringComparison.Ordinal);
         // Two queue fds attached; QEMU detaches the queues the guest driver does not use (numdisabled).
@@ -72,9 +75,13 @@ public sealed class GuestNetworkTests
         Assert.Matches(@"vt-g1\s+52:54:00:00:02:11\s+ipv4\s+192\.0\.2\.11/24", addr);
         Assert.Contains("\"addr\":\"192.0.2.12\"", t.Vireo("domifaddr", "g2", "--source", "lease", "--json").Ensure().StdOut.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
+        var arp = t.Vireo("domifaddr", "g1", "--source", "arp");
+        Assert.Equal("error: domifaddr --source 'arp' is not supported yet; use --source lease", arp.StdErr.Trim());
+
         // Destroying a guest takes its TAP with it.
         t.Vireo("destroy", "g1").Ensure();
         Assert.NotEqual(0, NetTestHost.In(t.Host, "ip", "link", "show", "vt-g1").ExitCode);
+        Assert.Equal("error: domain 'g1' is not running", t.Vireo("domifaddr", "g1").StdErr.Trim());
         t.Vireo("destroy", "g2").Ensure();
         t.Vireo("net-destroy", "iso").Ensure();
         t.AssertNothingLeft();

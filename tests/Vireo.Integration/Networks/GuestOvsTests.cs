@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace Vireo.Integration.Networks;
 
@@ -63,8 +64,15 @@ public sealed class GuestOvsTests
         Assert.NotEqual(0, await o3.RunAsync("ping -c 2 -W 1 203.0.113.11"));
         Assert.NotEqual(0, await o1.RunAsync("ping -c 2 -W 1 203.0.113.20"));
 
-        // A guest that crashes (QEMU killed behind vireo's back) loses its TAP and its OVS port.
+        // A guest that crashes (QEMU killed behind vireo's back, its watcher first so that nobody sees it happen)
+        // loses its TAP and its OVS port when the next vireo command reconciles it.
         int pid = o3.Pid;
+        using (var status = JsonDocument.Parse(File.ReadAllText(Path.Combine(t.Root, "run", "domains", "o3", "status.json"))))
+        {
+            // SIGKILL is final once kill(2) returns: the watcher runs no more code, whenever init reaps it.
+            Process.GetProcessById(status.RootElement.GetProperty("watcherPid").GetInt32()).Kill();
+        }
+
         Process.GetProcessById(pid).Kill();
         await o3.Console.Closed.WaitAsync(NetGuest.Command);
         await WaitForStateAsync(t, "o3", "shut off (crashed)");
@@ -79,7 +87,7 @@ public sealed class GuestOvsTests
         t.AssertNothingLeft();
     }
 
-    /// <summary>The watcher records a crash moments after QEMU's end; domstate also reconciles it itself.</summary>
+    /// <summary>domstate reconciles a dead QEMU itself; QEMU's end is seen once init has reaped it or it is a zombie.</summary>
     private static async Task WaitForStateAsync(NetTestHost t, string domain, string expected)
     {
         var sw = Stopwatch.StartNew();
