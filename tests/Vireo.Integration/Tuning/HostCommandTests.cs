@@ -187,6 +187,36 @@ public sealed partial class HostCommandTests : IDisposable
         Assert.Contains("5", bad.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AllocPagesOnACopyOfTheFixture_WritesThePoolFilesAndRefusesWhatTheHostLacks()
+    {
+        // A copy (symlinks kept, as sysfs has them), since allocpages writes nr_hugepages.
+        string root = Path.Combine(_state, "numa2");
+        using (var cp = Process.Start("cp", ["-a", Path.Combine(Fixtures, "numa2"), root]))
+        {
+            await cp.WaitForExitAsync();
+            Assert.Equal(0, cp.ExitCode);
+        }
+
+        string Pool(string node, string size) => File.ReadAllText(Path.Combine(root, $"sys/devices/system/{node}/hugepages/hugepages-{size}kB/nr_hugepages")).Trim();
+        Assert.Equal("", await OnFixture(root, "allocpages", "2M", "300", "--cellno", "1"));
+        Assert.Equal("300", Pool("node/node1", "2048"));
+        var added = JsonDocument.Parse(await OnFixture(root, "allocpages", "1G", "1", "--add", "--cellno", "0", "--json")).RootElement;
+        Assert.Equal(5, added[0].GetProperty("pages").GetInt64());
+        Assert.Equal("5", Pool("node/node0", "1048576"));
+        await OnFixture(root, "allocpages", "2048", "0", "--all");
+        Assert.Equal("0", Pool("node/node0", "2048"));
+        Assert.Equal("0", Pool("node/node1", "2048"));
+
+        var bad = await Run(root, "allocpages", "16M", "1");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal("error: page size 16384 KiB is not offered by this host (it offers 4 KiB, 2048 KiB, 1048576 KiB)", bad.Stderr.Trim());
+        bad = await Run(root, "allocpages", "2M", "1", "--cellno", "9");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal("error: NUMA cell 9 does not exist on this host (cells: 0-1)", bad.Stderr.Trim());
+        Assert.Equal("0", Pool("node/node1", "2048"));
+    }
+
     [GeneratedRegex("<cpu id='(\\d+)'")]
     private static partial Regex CpuIdRegex();
 

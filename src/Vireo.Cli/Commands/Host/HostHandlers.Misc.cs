@@ -57,6 +57,13 @@ internal static partial class HostHandlers
 
         // QEMU's own limit for the machine type (pc: 255, q35: 288 on QEMU 7.2), as query-machines reports it.
         var machine = QemuMachineLimits.Find(ctx.Args.Value("machine"));
+        int max = machine.CpuMax;
+        if (type == "kvm" && HostEnvironment.Root.IsSystem && Vireo.Qemu.Kvm.KvmLimits.MaxVcpus() is int kvmMax)
+        {
+            // A KVM guest is also bounded by the kernel (KVM_CAP_MAX_VCPUS), as libvirt reports it.
+            max = Math.Min(max, kvmMax);
+        }
+
         if (ctx.Json)
         {
             Output.Json(ctx.Out, w =>
@@ -64,13 +71,13 @@ internal static partial class HostHandlers
                 w.WriteStartObject();
                 w.WriteString("type", type);
                 w.WriteString("machine", machine.Name);
-                w.WriteNumber("maxVcpus", machine.CpuMax);
+                w.WriteNumber("maxVcpus", max);
                 w.WriteEndObject();
             });
         }
         else
         {
-            ctx.Out.WriteLine(I(machine.CpuMax));
+            ctx.Out.WriteLine(I(max));
         }
 
         return Task.FromResult(0);
