@@ -32,7 +32,11 @@ internal static partial class HostCommands
             [new("pagesize", "page size (in KiB, or with a suffix: 2M, 1G)", "size"), new("pagecount", "page count", "count"), CellOpt,
              new("add", "add pages instead of setting the pool size"), new("all", "set on all NUMA cells"), JsonOpt], HostHandlers.AllocPages),
         new("cpu-models", Group, "CPU models", "cpu-models <arch> [--json]", [new("arch", "architecture", "arch"), JsonOpt], HostHandlers.CpuModels),
-        new("maxvcpus", Group, "connection vcpu maximum", "maxvcpus [--type qemu|kvm] [--json]", [new("type", "domain type", "type"), JsonOpt], HostHandlers.MaxVcpus),
+        new("maxvcpus", Group, "connection vcpu maximum", "maxvcpus [--type qemu|kvm] [--machine TYPE] [--json]",
+            [new("type", "domain type", "type"), new("machine", "machine type (default: QEMU's default machine)", "machine"), JsonOpt], HostHandlers.MaxVcpus)
+        {
+            Details = "The maximum is QEMU's own cpu-max for the machine type, from QMP query-machines (cached per QEMU binary).",
+        },
         new("sysinfo", Group, "print the hypervisor sysinfo", "sysinfo [--json]", [JsonOpt], HostHandlers.SysInfo),
         new("hostname", Group, "print the hypervisor hostname", "hostname [--json]", [JsonOpt], HostHandlers.Hostname),
         new("version", Group, "show version", "version [--daemon] [--json]", [new("daemon", "report the daemon version too"), JsonOpt], HostHandlers.Version),

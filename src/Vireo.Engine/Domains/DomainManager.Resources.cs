@@ -77,6 +77,15 @@ public sealed partial class DomainManager
         await using var qmp = await ConnectAsync(record, ct).ConfigureAwait(false);
         var slots = await QueryVcpuSlotsAsync(qmp, ct).ConfigureAwait(false);
         int online = slots.Count(s => s.QomPath is not null);
+        // QEMU's TCG never frees the translation context of an unplugged vCPU and aborts the whole guest
+        // (tcg_register_thread: n < tcg_max_ctxs) when another is plugged later: refuse instead.
+        string unpluggedMarker = Path.Combine(Store.RunDir(record.Name), "tcg-vcpu-unplugged");
+        string thisRun = $"{record.Pid} {record.PidStartTime}";
+        if (count > online && record.Accelerator == "tcg" && File.Exists(unpluggedMarker) && File.ReadAllText(unpluggedMarker) == thisRun)
+        {
+            throw VireoException.Unsupported($"domain '{record.Name}' runs under TCG and has had a vCPU unplugged: QEMU would abort if one were plugged again (it does not reclaim TCG vCPU contexts); restart the domain to change its vCPUs upwards");
+        }
+
         if (count > online)
         {
             foreach (var slot in slots.Where(s => s.QomPath is null).Take(count - online))
@@ -108,13 +117,23 @@ public sealed partial class DomainManager
             foreach (var slot in slots.Where(s => s.QomPath is not null).Reverse().Take(online - count))
             {
                 string id = "vcpu" + slot.Index.ToString(CultureInfo.InvariantCulture);
+                if (record.Accelerator == "tcg")
+                {
+                    State.AtomicFile.WriteAllText(unpluggedMarker, thisRun);
+                }
+
                 if (slot.QomPath != "/machine/peripheral/" + id)
                 {
                     throw VireoException.Unsupported($"vCPU {slot.Index} of domain '{record.Name}' was present at start and cannot be unplugged (only hot-plugged vCPUs can; online now: {online})");
                 }
 
+                // QEMU 7.2 reports a vCPU's removal only through its children (path /machine/peripheral/vcpuN/lapic),
+                // newer ones also with device=vcpuN: either means the guest released it.
+                string path = "/machine/peripheral/" + id;
                 var deleted = qmp.WaitForEventAsync(e => e.Name == "DEVICE_DELETED" && e.Data.ValueKind == JsonValueKind.Object
-                    && e.Data.TryGetProperty("device", out var d) && d.GetString() == id, VcpuUnplugWait, ct);
+                    && ((e.Data.TryGetProperty("device", out var d) && d.GetString() == id)
+                        || (e.Data.TryGetProperty("path", out var p) && p.GetString() is string ep && (ep == path || ep.StartsWith(path + "/", StringComparison.Ordinal)))),
+                    VcpuUnplugWait, ct);
                 await qmp.ExecuteAsync("device_del", w => w.WriteString("id", id), cancellationToken: ct).ConfigureAwait(false);
                 try
                 {

@@ -11,6 +11,7 @@ namespace Vireo.Integration.Tuning;
 /// hugetlbfs when none is mounted), proves a start with too few free pages is refused before QEMU runs, then boots
 /// the guest from the pages and gives everything back.
 /// </summary>
+[Collection(HostPoolCollection.Name)]
 public sealed class HugepageTests : IDisposable
 {
     private const string Pool = "/sys/kernel/mm/hugepages/hugepages-2048kB";

@@ -120,6 +120,17 @@ public sealed class LiveTuningTests : IDisposable
         Assert.Contains("<vcpu placement=\"static\">2</vcpu>", (await _vireo.RunAsync("dumpxml", "pinned")).Stdout, StringComparison.Ordinal);
         Assert.Contains("current=\"1\"", (await _vireo.RunAsync("dumpxml", "pinned", "--inactive")).Stdout, StringComparison.Ordinal);
 
+        // ...and unplugged again once the guest has released it; the vCPU present at start cannot be.
+        (await _vireo.RunAsync("setvcpus", "pinned", "1", "--live")).EnsureSuccess();
+        Assert.Equal(1, JsonDocument.Parse((await _vireo.RunAsync("vcpuinfo", "pinned", "--json")).EnsureSuccess().Stdout).RootElement.GetArrayLength());
+        Assert.Contains("current=\"1\">2</vcpu>", (await _vireo.RunAsync("dumpxml", "pinned")).Stdout, StringComparison.Ordinal);
+
+        // Plugging again would make QEMU's TCG abort the guest (it keeps the unplugged vCPU's context): refused.
+        bad = await _vireo.RunAsync("setvcpus", "pinned", "2", "--live");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("runs under TCG and has had a vCPU unplugged", bad.Stderr, StringComparison.Ordinal);
+        Assert.Equal("running", (await _vireo.RunAsync("domstate", "pinned")).EnsureSuccess().Stdout.Trim());
+
         // setmem: the balloon takes memory from the guest, which sees its MemTotal shrink.
         bad = await _vireo.RunAsync("setmem", "pinned", "300M");
         Assert.Equal(1, bad.ExitCode);

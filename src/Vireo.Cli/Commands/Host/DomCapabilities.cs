@@ -42,7 +42,7 @@ internal static class DomCapabilities
         var facts = HostEnvironment.Facts();
         var models = HostEnvironment.CpuModels();
         bool kvm = type == "kvm";
-        int maxVcpus = machine?.Name.Contains("q35", StringComparison.Ordinal) == true ? 288 : HostHandlers.MaxVcpusPc;
+        int maxVcpus = machine is null ? 1 : QemuMachineLimits.Find(machine.Name).CpuMax;
         if (ctx.Json)
         {
             Output.Json(ctx.Out, w =>

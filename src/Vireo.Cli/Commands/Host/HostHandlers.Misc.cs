@@ -7,8 +7,6 @@ namespace Vireo.Cli.Commands.Host;
 internal static partial class HostHandlers
 {
     /// <summary>TCG's limit for the i440fx machine; KVM guests are bounded by the same QEMU machine limit here.</summary>
-    public const int MaxVcpusPc = 255;
-
     public static Task<int> CpuModels(CommandContext ctx)
     {
         int pos = 0;
@@ -57,19 +55,29 @@ internal static partial class HostHandlers
             throw new VireoException(ErrorKind.HostUnavailable, $"domain type 'kvm' is not usable on this host: {HostEnvironment.KvmStatus().Reason}");
         }
 
+        // QEMU's own limit for the machine type (pc: 255, q35: 288 on QEMU 7.2), as query-machines reports it.
+        var machine = QemuMachineLimits.Find(ctx.Args.Value("machine"));
+        int max = machine.CpuMax;
+        if (type == "kvm" && HostEnvironment.Root.IsSystem && Vireo.Qemu.Kvm.KvmLimits.MaxVcpus() is int kvmMax)
+        {
+            // A KVM guest is also bounded by the kernel (KVM_CAP_MAX_VCPUS), as libvirt reports it.
+            max = Math.Min(max, kvmMax);
+        }
+
         if (ctx.Json)
         {
             Output.Json(ctx.Out, w =>
             {
                 w.WriteStartObject();
                 w.WriteString("type", type);
-                w.WriteNumber("maxVcpus", MaxVcpusPc);
+                w.WriteString("machine", machine.Name);
+                w.WriteNumber("maxVcpus", max);
                 w.WriteEndObject();
             });
         }
         else
         {
-            ctx.Out.WriteLine(I(MaxVcpusPc));
+            ctx.Out.WriteLine(I(max));
         }
 
         return Task.FromResult(0);

@@ -154,7 +154,8 @@ internal static partial class HostHandlers
         }
         else
         {
-            ctx.Out.WriteLine($"Total: {I(f.FreeMemoryKiB)} KiB");
+            // libvirt sums the NUMA nodes' free memory, so freecell and freecell --all agree.
+            ctx.Out.WriteLine($"Total: {I(f.Cells.Count > 0 ? f.Cells.Sum(c => c.FreeKiB) : f.FreeMemoryKiB)} KiB");
         }
 
         return Task.FromResult(0);
