@@ -52,7 +52,7 @@ for proj in tests/*/*.csproj; do
     grep -E -A 25 '^\s+Failed |error' "$results/$name.log" | head -n 120
   fi
   # What the tests print about themselves (conformance counts, timings).
-  grep -E '^\s*(\[conformance\]|\[measure\])' "$results/$name.log" | sed 's/^\s*/   /' | head -n 40 || true
+  grep -E '^\s*(\[conformance\]|\[measure\]|conformance )' "$results/$name.log" | sed 's/^\s*/   /' | sort -u | head -n 40 || true
 done
 
 echo
