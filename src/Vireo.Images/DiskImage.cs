@@ -240,7 +240,7 @@ public static partial class DiskImage
                     : h.BackingFormat is null ? null : ParseFormat(h.BackingFormat);
                 string resolved = ResolveRelative(path, name);
                 return OpenLayer(resolved, bf, true, options, chain, depth + 1, top: false);
-            });
+            }, password: options.Password);
         }
         catch
         {

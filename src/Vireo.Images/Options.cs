@@ -30,6 +30,12 @@ public sealed record ImageOpenOptions
 
     /// <summary>Format of <see cref="BackingOverride"/>; probed when null.</summary>
     public ImageFormat? BackingOverrideFormat { get; init; }
+
+    /// <summary>
+    /// The password (secret bytes) that unlocks LUKS-encrypted layers; without it an encrypted image can be
+    /// inspected but its data cannot be read. Never printed or logged.
+    /// </summary>
+    public byte[]? Password { get; init; }
 }
 
 /// <summary>Options for <see cref="DiskImage.Create"/>, named after qemu-img's <c>-o</c> keys.</summary>
