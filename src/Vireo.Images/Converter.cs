@@ -47,9 +47,10 @@ internal sealed partial class Converter
         IBlockImage? backing = null;
         try
         {
-            foreach (var s in o.Sources)
+            for (int i = 0; i < o.Sources.Count; i++)
             {
-                sources.Add(DiskImage.Open(s, o.SourceFormat, readOnly: true));
+                byte[]? pw = o.SourcePasswords is { } p && i < p.Count ? p[i] : null;
+                sources.Add(DiskImage.Open(o.Sources[i], o.SourceFormat, readOnly: true, options: new ImageOpenOptions { Password = pw }));
             }
 
             long total = sources.Sum(s => s.VirtualSize);

@@ -76,6 +76,9 @@ public sealed record ConvertOptions
     /// <summary>Source format (-f); probed when null.</summary>
     public ImageFormat? SourceFormat { get; init; }
 
+    /// <summary>Passwords of encrypted sources, by position in <see cref="Sources"/> (null: none).</summary>
+    public IReadOnlyList<byte[]?>? SourcePasswords { get; init; }
+
     public required string Destination { get; init; }
 
     /// <summary>Destination format (-O).</summary>

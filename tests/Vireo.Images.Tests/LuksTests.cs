@@ -52,6 +52,31 @@ public sealed class LuksTests
         Assert.Throws<ImageException>(() => DiskImage.Open(img));
     }
 
+    [Fact]
+    public void ReadsQemuRawLuksByteForByte()
+    {
+        using var d = new TempDir();
+        string img = d.File("x.luks");
+        Qemu.Img("create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0,iter-time=10", img, "8M");
+        QemuIo($"driver=luks,file.filename={img},key-secret=sec0");
+        string raw = d.File("x.raw");
+        Qemu.Img("convert", "--object", Secret, "--image-opts", $"driver=luks,file.filename={img},key-secret=sec0", "-O", "raw", raw);
+
+        Assert.Equal(ImageFormat.Luks, DiskImage.Probe(img));
+        var info = DiskImage.Inspect(img);
+        Assert.Equal(8L << 20, info.VirtualSize);
+        Assert.True(info.Encrypted);
+        using var i = DiskImage.Open(img, readOnly: true, options: new ImageOpenOptions { Password = Encoding.UTF8.GetBytes("pw") });
+        var got = ImageBytes.ReadAll(i);
+        Assert.Equal(File.ReadAllBytes(raw), got);
+        var part = new byte[777];
+        i.ReadAsync((3 << 20) - 100, part).AsTask().GetAwaiter().GetResult();
+        Assert.Equal(got.AsSpan((3 << 20) - 100, 777).ToArray(), part);
+
+        var e = Assert.Throws<ImageException>(() => DiskImage.Open(img, readOnly: true, options: new ImageOpenOptions { Password = "nope"u8.ToArray() }));
+        Assert.Equal($"invalid password for '{img}'", e.Message);
+    }
+
     private static void QemuIo(string imageOpts, params string[] commands)
     {
         var args = new List<string> { "--object", Secret, "--image-opts", imageOpts };

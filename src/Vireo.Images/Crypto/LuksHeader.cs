@@ -18,7 +18,7 @@ internal sealed class LuksHeader
     public const int Size = 592;
     private const uint SlotActive = 0x00AC71F3;
     private const int DigestSize = 20;
-    private static ReadOnlySpan<byte> Magic => [(byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xba, 0xbe];
+    internal static ReadOnlySpan<byte> Magic => [(byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xba, 0xbe];
 
     public required string CipherName { get; init; }
     public required string CipherMode { get; init; }
