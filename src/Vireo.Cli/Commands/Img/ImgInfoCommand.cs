@@ -163,6 +163,11 @@ internal static class ImgInfoCommand
             w.WriteString("backing-filename", i.BackingFile);
         }
 
+        if (i.Encrypted)
+        {
+            w.WriteBoolean("encrypted", true);
+        }
+
         w.WriteBoolean("dirty-flag", i.Dirty);
         w.WriteEndObject();
     }
@@ -173,6 +178,10 @@ internal static class ImgInfoCommand
         o.WriteLine($"file format: {DiskImage.FormatName(i.Format)}");
         o.WriteLine($"virtual size: {ImgArgs.SizeToString(i.VirtualSize)} ({i.VirtualSize} bytes)");
         o.WriteLine($"disk size: {ImgArgs.SizeToString(i.ActualSize)}");
+        if (i.Encrypted)
+        {
+            o.WriteLine("encrypted: yes");
+        }
         if (i.ClusterSize is { } cs)
         {
             o.WriteLine($"cluster_size: {cs}");
