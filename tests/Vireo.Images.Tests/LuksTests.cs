@@ -82,6 +82,34 @@ public sealed class LuksTests
         Assert.Equal($"invalid password for '{img}'", e.Message);
     }
 
+    /// <summary>Patched LUKS headers: a clear error naming the problem, never a crash or a huge allocation.</summary>
+    [Theory]
+    [InlineData(208 + 44, 0xffffffffu, "stripes")]
+    [InlineData(208 + 40, 0x7fffffffu, "past the end")]
+    [InlineData(104, 0x7fffffffu, "payload offset")]
+    [InlineData(6, 2u, "LUKS version 2")]
+    [InlineData(8, 0x74776f66u, "cipher")]
+    public void HostileLuksHeadersAreClearErrors(int offset, uint value, string expected)
+    {
+        using var d = new TempDir();
+        string img = d.File("x.luks");
+        Qemu.Img("create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0,iter-time=10", img, "1M");
+        var bytes = File.ReadAllBytes(img);
+        if (offset == 6)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(offset), (ushort)value);
+        }
+        else
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(offset), value);
+        }
+
+        File.WriteAllBytes(img, bytes);
+        var e = Assert.Throws<ImageException>(() => DiskImage.Open(img, ImageFormat.Luks, readOnly: true, options: new ImageOpenOptions { Password = "pw"u8.ToArray() }));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw\u0000", e.Message, StringComparison.Ordinal);
+    }
+
     private static void QemuIo(string imageOpts, params string[] commands)
     {
         var args = new List<string> { "--object", Secret, "--image-opts", imageOpts };
