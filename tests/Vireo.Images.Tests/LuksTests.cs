@@ -107,7 +107,6 @@ public sealed class LuksTests
         File.WriteAllBytes(img, bytes);
         var e = Assert.Throws<ImageException>(() => DiskImage.Open(img, ImageFormat.Luks, readOnly: true, options: new ImageOpenOptions { Password = "pw"u8.ToArray() }));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("pw\u0000", e.Message, StringComparison.Ordinal);
     }
 
     private static void QemuIo(string imageOpts, params string[] commands)
