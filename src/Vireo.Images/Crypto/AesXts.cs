@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
@@ -43,8 +44,22 @@ internal sealed class AesXts : IDisposable
 
         // One tweak per 16-byte block, computed for a batch of sectors, so each AES pass is one ECB call.
         const int Batch = 128;
-        var tweaks = new byte[Math.Min(data.Length, Batch * SectorSize)];
-        var ivs = new byte[Math.Min(data.Length / SectorSize, Batch) * 16];
+        int tlen = Math.Min(data.Length, Batch * SectorSize);
+        var tweaks = ArrayPool<byte>.Shared.Rent(tlen);
+        var ivs = ArrayPool<byte>.Shared.Rent(Batch * 16);
+        try
+        {
+            TransformBatches(data, sector, encrypt, tweaks.AsSpan(0, tlen), ivs);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(tweaks);
+            ArrayPool<byte>.Shared.Return(ivs);
+        }
+    }
+
+    private void TransformBatches(Span<byte> data, long sector, bool encrypt, Span<byte> tweaks, byte[] ivs)
+    {
         for (int off = 0; off < data.Length; off += tweaks.Length)
         {
             int len = Math.Min(tweaks.Length, data.Length - off);
@@ -57,7 +72,7 @@ internal sealed class AesXts : IDisposable
             }
 
             _tweak.EncryptEcb(iv, iv, PaddingMode.None);
-            var t = tweaks.AsSpan(0, len);
+            var t = tweaks[..len];
             for (int s = 0; s < n; s++)
             {
                 var st = t.Slice(s * SectorSize, SectorSize);

@@ -68,6 +68,18 @@ internal sealed partial class Qcow2Image
             throw new ImageException($"'{Path}' is encrypted: give its key (--object secret,id=sec0,data=... and encrypt.key-secret=sec0)");
         }
 
+        if ((host & (AesXts.SectorSize - 1)) == 0 && (dst.Length & (AesXts.SectorSize - 1)) == 0)
+        {
+            // Aligned (convert's case): decrypt in place, no bounce buffer.
+            if (FileIo.ReadAtMost(_dataFile ?? _file, dst, host) != dst.Length)
+            {
+                throw ImageException.Corrupt(Path, $"data for guest offset {guest} at host offset 0x{host:x} lies past the end of the file");
+            }
+
+            _crypto.Decrypt(dst, host / AesXts.SectorSize);
+            return;
+        }
+
         long start = host & ~(AesXts.SectorSize - 1L);
         long end = (host + dst.Length + AesXts.SectorSize - 1) & ~(AesXts.SectorSize - 1L);
         int len = (int)(end - start);
