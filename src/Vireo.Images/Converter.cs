@@ -75,7 +75,8 @@ internal sealed partial class Converter
                     BackingFormat = o.BackingFormat ?? o.CreateOptions?.BackingFormat,
                 };
                 dst = DiskImage.Create(o.Destination, co);
-                targetZero = co.Preallocation != Preallocation.Full || o.DestinationFormat == ImageFormat.Qcow2;
+                // A new LUKS payload is zero ciphertext, which decrypts to noise: zeroes must be written.
+                targetZero = (co.Preallocation != Preallocation.Full || o.DestinationFormat == ImageFormat.Qcow2) && o.DestinationFormat != ImageFormat.Luks;
                 if (co.BackingFile is not null)
                 {
                     targetZero = false;

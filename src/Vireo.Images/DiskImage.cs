@@ -79,7 +79,9 @@ public static partial class DiskImage
         size = (size + 511) & ~511L;
         if (options.Format == ImageFormat.Luks)
         {
-            throw new ImageException("creating LUKS images is not supported yet");
+            var pw = options.Password ?? throw new ImageException("a LUKS image needs a key: -o key-secret=ID with --object secret,id=ID,...");
+            Crypto.LuksCreator.Create(path, size, pw, options.LuksIterTimeMs);
+            return Open(path, ImageFormat.Luks, options: new ImageOpenOptions { Password = pw });
         }
 
         if (options.Format == ImageFormat.Raw)

@@ -43,6 +43,12 @@ public sealed record ImageCreateOptions
 {
     public ImageFormat Format { get; init; } = ImageFormat.Qcow2;
 
+    /// <summary>The password of a new LUKS image (key slot 0). Never printed or logged.</summary>
+    public byte[]? Password { get; init; }
+
+    /// <summary>Time PBKDF2 should take to unlock a new LUKS image, as qemu's iter-time (ms).</summary>
+    public int LuksIterTimeMs { get; init; } = 2000;
+
     /// <summary>Virtual size in bytes; when 0 and a backing file is given, the backing file's size.</summary>
     public long Size { get; init; }
 

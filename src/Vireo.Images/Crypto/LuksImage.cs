@@ -5,8 +5,7 @@ namespace Vireo.Images.Crypto;
 
 /// <summary>
 /// A raw LUKS1 file (qemu's <c>luks</c> driver): the header and key material first, the payload from
-/// payload_offset sectors on. Guest sector N is payload sector N, and its plain64 IV is N. Read-only for now;
-/// without a password the image can be described but not read.
+/// payload_offset sectors on. Guest sector N is payload sector N, and its plain64 IV is N. Without a password the image can be described but not read.
 /// </summary>
 internal sealed class LuksImage : IBlockImage
 {
@@ -17,11 +16,6 @@ internal sealed class LuksImage : IBlockImage
 
     public LuksImage(string path, SafeFileHandle file, bool readOnly, byte[]? password)
     {
-        if (!readOnly)
-        {
-            throw new ImageException($"'{path}': writing LUKS images is not supported yet");
-        }
-
         Path = path;
         _file = file;
         ReadOnly = readOnly;
@@ -104,11 +98,78 @@ internal sealed class LuksImage : IBlockImage
         }
     }
 
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
-        throw new ImageException($"'{Path}': writing LUKS images is not supported yet");
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        Write(offset, data.Span, zeroes: 0);
+        return ValueTask.CompletedTask;
+    }
 
-    public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct = default) =>
-        throw new ImageException($"'{Path}': writing LUKS images is not supported yet");
+    /// <summary>Zeroes are ciphertext like anything else: encrypted and written (a hole would read as garbage).</summary>
+    public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        Write(offset, default, zeroes: length);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Write(long offset, ReadOnlySpan<byte> data, long zeroes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long length = zeroes > 0 ? zeroes : data.Length;
+        if (ReadOnly)
+        {
+            throw new ImageException($"'{Path}': image is open read-only");
+        }
+
+        if (offset < 0 || length < 0 || offset > VirtualSize || length > VirtualSize - offset)
+        {
+            throw new ImageException($"'{Path}': request at offset {offset} ({length} bytes) is outside the virtual size {VirtualSize}");
+        }
+
+        if (_crypto is null)
+        {
+            throw new ImageException($"'{Path}' is encrypted: give its key (--object secret,id=sec0,data=... and key-secret=sec0)");
+        }
+
+        const int Piece = 1 << 20;
+        var buf = ArrayPool<byte>.Shared.Rent(Piece + (2 * AesXts.SectorSize));
+        try
+        {
+            long done = 0;
+            while (done < length)
+            {
+                long pos = offset + done;
+                long start = pos & ~(AesXts.SectorSize - 1L);
+                int skip = (int)(pos - start);
+                int take = (int)Math.Min(length - done, Piece - skip);
+                int len = (skip + take + AesXts.SectorSize - 1) & ~(AesXts.SectorSize - 1);
+                var span = buf.AsSpan(0, len);
+                if (skip != 0 || (take & (AesXts.SectorSize - 1)) != 0)
+                {
+                    // Partial sectors: read, decrypt and merge the old plaintext around the new bytes.
+                    Read(start, span);
+                }
+
+                if (zeroes > 0)
+                {
+                    span.Slice(skip, take).Clear();
+                }
+                else
+                {
+                    data.Slice((int)done, take).CopyTo(span[skip..]);
+                }
+
+                _crypto.Encrypt(span, start / AesXts.SectorSize);
+                FileIo.Write(_file, span, _payload + start);
+                done += take;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
+    }
 
     /// <summary>Every sector is ciphertext: all data, never mapped directly (no host offset).</summary>
     public ValueTask<BlockExtent> GetBlockStatusAsync(long offset, long length, CancellationToken ct = default)
@@ -122,7 +183,15 @@ internal sealed class LuksImage : IBlockImage
         return ValueTask.FromResult(new BlockExtent(offset, length, BlockState.Data, null, 0));
     }
 
-    public ValueTask FlushAsync(CancellationToken ct = default) => ValueTask.CompletedTask;
+    public ValueTask FlushAsync(CancellationToken ct = default)
+    {
+        if (!ReadOnly)
+        {
+            RandomAccess.FlushToDisk(_file);
+        }
+
+        return ValueTask.CompletedTask;
+    }
 
     public void Dispose()
     {
