@@ -178,7 +178,7 @@ internal static class ImgConvertCommand
         }
 
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
-        var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt, ImgSecrets.Parse(a));
         if (a.Has("target-is-zero") && !a.Has("n"))
         {
             throw new ImageException("--target-is-zero requires use of -n flag");
