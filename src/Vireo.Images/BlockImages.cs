@@ -16,6 +16,9 @@ internal static class BlockImages
             case RawImage r:
                 r.Read(offset, dst);
                 break;
+            case Crypto.LuksImage l:
+                l.Read(offset, dst);
+                break;
             default:
                 var tmp = new byte[dst.Length];
                 img.ReadAsync(offset, tmp).AsTask().GetAwaiter().GetResult();

@@ -47,9 +47,10 @@ internal sealed partial class Converter
         IBlockImage? backing = null;
         try
         {
-            foreach (var s in o.Sources)
+            for (int i = 0; i < o.Sources.Count; i++)
             {
-                sources.Add(DiskImage.Open(s, o.SourceFormat, readOnly: true));
+                byte[]? pw = o.SourcePasswords is { } p && i < p.Count ? p[i] : null;
+                sources.Add(DiskImage.Open(o.Sources[i], o.SourceFormat, readOnly: true, options: new ImageOpenOptions { Password = pw }));
             }
 
             long total = sources.Sum(s => s.VirtualSize);
@@ -74,7 +75,8 @@ internal sealed partial class Converter
                     BackingFormat = o.BackingFormat ?? o.CreateOptions?.BackingFormat,
                 };
                 dst = DiskImage.Create(o.Destination, co);
-                targetZero = co.Preallocation != Preallocation.Full || o.DestinationFormat == ImageFormat.Qcow2;
+                // A new LUKS payload is zero ciphertext, which decrypts to noise: zeroes must be written.
+                targetZero = (co.Preallocation != Preallocation.Full || o.DestinationFormat == ImageFormat.Qcow2) && o.DestinationFormat != ImageFormat.Luks;
                 if (co.BackingFile is not null)
                 {
                     targetZero = false;

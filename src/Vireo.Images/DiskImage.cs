@@ -28,6 +28,12 @@ public static partial class DiskImage
             return ImageFormat.Qcow2;
         }
 
+        Span<byte> luks = stackalloc byte[6];
+        if (FileIo.ReadAtMost(h, luks, 0) == 6 && luks.SequenceEqual(Crypto.LuksHeader.Magic))
+        {
+            return ImageFormat.Luks;
+        }
+
         return ImageFormat.Raw;
     }
 
@@ -36,10 +42,16 @@ public static partial class DiskImage
     {
         "qcow2" => ImageFormat.Qcow2,
         "raw" => ImageFormat.Raw,
-        _ => throw new ImageException($"unknown or unsupported image format '{name}' (supported: raw, qcow2)"),
+        "luks" => ImageFormat.Luks,
+        _ => throw new ImageException($"unknown or unsupported image format '{name}' (supported: raw, qcow2, luks)"),
     };
 
-    public static string FormatName(ImageFormat f) => f == ImageFormat.Qcow2 ? "qcow2" : "raw";
+    public static string FormatName(ImageFormat f) => f switch
+    {
+        ImageFormat.Qcow2 => "qcow2",
+        ImageFormat.Luks => "luks",
+        _ => "raw",
+    };
 
     /// <summary>Creates an image and returns it open for writing.</summary>
     public static IBlockImage Create(string path, ImageCreateOptions options)
@@ -65,6 +77,13 @@ public static partial class DiskImage
         }
 
         size = (size + 511) & ~511L;
+        if (options.Format == ImageFormat.Luks)
+        {
+            var pw = options.Password ?? throw new ImageException("a LUKS image needs a key: -o key-secret=ID with --object secret,id=ID,...");
+            Crypto.LuksCreator.Create(path, size, pw, options.LuksIterTimeMs);
+            return Open(path, ImageFormat.Luks, options: new ImageOpenOptions { Password = pw });
+        }
+
         if (options.Format == ImageFormat.Raw)
         {
             using (var fs = File.Open(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.ReadWrite }))
@@ -106,6 +125,11 @@ public static partial class DiskImage
         if (img is RawImage raw)
         {
             return new ImageInfo { Path = path, Format = ImageFormat.Raw, VirtualSize = raw.VirtualSize, ActualSize = FileStat.AllocatedBytes(raw.File) };
+        }
+
+        if (img is Crypto.LuksImage luks)
+        {
+            return new ImageInfo { Path = path, Format = ImageFormat.Luks, VirtualSize = luks.VirtualSize, ActualSize = FileStat.AllocatedBytes(luks.File), Encrypted = true };
         }
 
         var q = (Qcow2Image)img;
@@ -228,6 +252,11 @@ public static partial class DiskImage
                 return new RawImage(path, handle, readOnly);
             }
 
+            if (fmt == ImageFormat.Luks)
+            {
+                return new Crypto.LuksImage(path, handle, readOnly, options.Password);
+            }
+
             return Qcow2Image.Open(path, handle, readOnly, h =>
             {
                 string? name = top && options.BackingOverride is not null ? options.BackingOverride : h.BackingFile;
@@ -240,7 +269,7 @@ public static partial class DiskImage
                     : h.BackingFormat is null ? null : ParseFormat(h.BackingFormat);
                 string resolved = ResolveRelative(path, name);
                 return OpenLayer(resolved, bf, true, options, chain, depth + 1, top: false);
-            });
+            }, password: options.Password);
         }
         catch
         {

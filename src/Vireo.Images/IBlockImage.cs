@@ -5,6 +5,9 @@ public enum ImageFormat
 {
     Raw,
     Qcow2,
+
+    /// <summary>A raw LUKS1 container (qemu's <c>luks</c> driver).</summary>
+    Luks,
 }
 
 /// <summary>What a range of guest-visible bytes is backed by, as qemu-img map reports it.</summary>

@@ -30,12 +30,24 @@ public sealed record ImageOpenOptions
 
     /// <summary>Format of <see cref="BackingOverride"/>; probed when null.</summary>
     public ImageFormat? BackingOverrideFormat { get; init; }
+
+    /// <summary>
+    /// The password (secret bytes) that unlocks LUKS-encrypted layers; without it an encrypted image can be
+    /// inspected but its data cannot be read. Never printed or logged.
+    /// </summary>
+    public byte[]? Password { get; init; }
 }
 
 /// <summary>Options for <see cref="DiskImage.Create"/>, named after qemu-img's <c>-o</c> keys.</summary>
 public sealed record ImageCreateOptions
 {
     public ImageFormat Format { get; init; } = ImageFormat.Qcow2;
+
+    /// <summary>The password of a new LUKS image (key slot 0). Never printed or logged.</summary>
+    public byte[]? Password { get; init; }
+
+    /// <summary>Time PBKDF2 should take to unlock a new LUKS image, as qemu's iter-time (ms).</summary>
+    public int LuksIterTimeMs { get; init; } = 2000;
 
     /// <summary>Virtual size in bytes; when 0 and a backing file is given, the backing file's size.</summary>
     public long Size { get; init; }
@@ -69,6 +81,9 @@ public sealed record ConvertOptions
 
     /// <summary>Source format (-f); probed when null.</summary>
     public ImageFormat? SourceFormat { get; init; }
+
+    /// <summary>Passwords of encrypted sources, by position in <see cref="Sources"/> (null: none).</summary>
+    public IReadOnlyList<byte[]?>? SourcePasswords { get; init; }
 
     public required string Destination { get; init; }
 

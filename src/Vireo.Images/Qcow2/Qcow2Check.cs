@@ -95,6 +95,13 @@ internal sealed class Qcow2Check
     {
         var h = _img.Header;
         Inc(0, _img.ClusterSize, "header");
+        if (h.CryptMethod != 0 && h.OtherExtensions.FirstOrDefault(e => e.Type == Qcow2Header.ExtEncryption) is { Data.Length: >= 16 } crypt)
+        {
+            // The LUKS header and key material: referenced by the extension, not by any table.
+            long off = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(crypt.Data), long.MaxValue / 2);
+            long len = (long)Math.Min(BinaryPrimitives.ReadUInt64BigEndian(crypt.Data.AsSpan(8)), long.MaxValue / 2);
+            Inc(off, len, "encryption header");
+        }
         WalkL1(_img.L1, h.L1TableOffset, h.L1Size, active: true);
         if (h.SnapshotCount > 0)
         {

@@ -147,7 +147,11 @@ internal sealed partial class Qcow2Image
             {
                 case ClusterKind.Data:
                     var h = _dataFile ?? _file;
-                    if (FileIo.ReadAtMost(h, dst, m.Host) != dst.Length)
+                    if (Header.CryptMethod != 0)
+                    {
+                        ReadEncrypted(pos, m.Host, dst);
+                    }
+                    else if (FileIo.ReadAtMost(h, dst, m.Host) != dst.Length)
                     {
                         throw ImageException.Corrupt(Path, $"data for guest offset {pos} at host offset 0x{m.Host:x} lies past the end of the file");
                     }
@@ -232,7 +236,8 @@ internal sealed partial class Qcow2Image
                 ClusterKind.Zero => BlockState.Zero,
                 _ => BlockState.Unallocated,
             };
-            long? host = m.Kind == ClusterKind.Data ? m.Host : null;
+            // Encrypted data must go through ReadAsync: no host offset, so nothing maps the file directly.
+            long? host = m.Kind == ClusterKind.Data && Header.CryptMethod == 0 ? m.Host : null;
             return ValueTask.FromResult(new BlockExtent(offset, len, state, host, 0, m.Kind == ClusterKind.Compressed));
         }
     }

@@ -58,7 +58,7 @@ internal sealed partial class Qcow2Image : IBlockImage
     internal RefcountTable Refcounts => _refcounts ??= new RefcountTable(_file, Path, Header, RandomAccess.GetLength(_file));
 
     /// <summary>Opens one layer; <paramref name="openBacking"/> opens the next one from the header's name and format.</summary>
-    public static Qcow2Image Open(string path, SafeFileHandle file, bool readOnly, Func<Qcow2Header, IBlockImage?> openBacking, bool repairDirty = true)
+    public static Qcow2Image Open(string path, SafeFileHandle file, bool readOnly, Func<Qcow2Header, IBlockImage?> openBacking, bool repairDirty = true, byte[]? password = null)
     {
         long len = RandomAccess.GetLength(file);
         var first = new byte[(int)Math.Min(len, 4096)];
@@ -72,10 +72,7 @@ internal sealed partial class Qcow2Image : IBlockImage
         }
 
         var header = hbuf == first ? probe : Qcow2Header.Parse(hbuf, len, path);
-        if (header.CryptMethod != 0)
-        {
-            throw new ImageException($"'{path}': encrypted qcow2 images are not supported yet");
-        }
+        var luks = OpenEncryption(path, file, header, readOnly);
 
         if (!readOnly && (header.Incompatible & IncompatibleFeatures.Corrupt) != 0)
         {
@@ -101,6 +98,7 @@ internal sealed partial class Qcow2Image : IBlockImage
         var img = new Qcow2Image(path, file, header, readOnly, null, dataFile);
         try
         {
+            img.UnlockEncryption(luks, password);
             img.LoadL1(len);
             img.Snapshots = Qcow2Snapshot.ReadTable(img, len);
             img.Backing = openBacking(header);
@@ -215,6 +213,7 @@ internal sealed partial class Qcow2Image : IBlockImage
 
         Backing?.Dispose();
         _dataFile?.Dispose();
+        _crypto?.Dispose();
         _file.Dispose();
     }
 

@@ -15,7 +15,7 @@ internal static class ImgBasicCommands
         }
 
         var o = new ImageCreateOptions { Format = fmt };
-        o = ImgCreateOptions.Apply(o, a.GetAll("o"), fmt);
+        o = ImgCreateOptions.Apply(o, a.GetAll("o"), fmt, ImgSecrets.Parse(a));
         if (a.Get("b") is { } b)
         {
             o = o with { BackingFile = b };

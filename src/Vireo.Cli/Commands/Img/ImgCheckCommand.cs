@@ -7,7 +7,7 @@ internal static class ImgCheckCommand
 {
     public static int Run(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("check", raw, "frT", "qU", ["output", "object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("check", raw, "frT", "qU", ["output", "object", "key-secret"], ["force-share", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("check: expecting one image file name");
@@ -21,11 +21,12 @@ internal static class ImgCheckCommand
             "all" => CheckRepair.All,
             var r => throw new ImageException($"check: invalid repair mode '{r}' (use leaks or all)"),
         };
-        string path = a.Positionals[0];
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        string path = src.Path;
         CheckResult res;
         try
         {
-            res = DiskImage.Check(path, repair, a.Format("f"));
+            res = DiskImage.Check(path, repair, src.Format);
         }
         catch (ImageException e) when (!e.IsCorruption)
         {

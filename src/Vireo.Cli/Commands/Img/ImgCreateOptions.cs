@@ -5,7 +5,7 @@ namespace Vireo.Cli.Commands.Img;
 /// <summary>Parses <c>-o key=value,...</c> into <see cref="ImageCreateOptions"/>; unknown keys are errors naming the key.</summary>
 internal static class ImgCreateOptions
 {
-    public static ImageCreateOptions Apply(ImageCreateOptions o, IEnumerable<string> optionStrings, ImageFormat format)
+    public static ImageCreateOptions Apply(ImageCreateOptions o, IEnumerable<string> optionStrings, ImageFormat format, IReadOnlyDictionary<string, byte[]>? secrets = null)
     {
         foreach (var s in optionStrings)
         {
@@ -17,6 +17,15 @@ internal static class ImgCreateOptions
                 o = key switch
                 {
                     "size" => o with { Size = ImgArgs.ParseSize(val, "image size") },
+                    "key-secret" when format == ImageFormat.Luks => o with
+                    {
+                        Password = secrets is not null && secrets.TryGetValue(val, out var pw) ? pw
+                            : throw new ImageException($"no secret with id '{val}' (define it with --object secret,id={val},data=...)"),
+                    },
+                    "iter-time" when format == ImageFormat.Luks => o with
+                    {
+                        LuksIterTimeMs = int.TryParse(val, out int it) && it is > 0 and <= 600_000 ? it : throw new ImageException($"Invalid parameter '{val}' for iter-time (milliseconds, 1 to 600000)"),
+                    },
                     "cluster_size" when format == ImageFormat.Qcow2 => o with { ClusterSize = (int)ImgArgs.ParseSize(val, "cluster_size") },
                     "compat" when format == ImageFormat.Qcow2 => o with
                     {

@@ -8,14 +8,15 @@ internal static class ImgMapCommand
 {
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("map", raw, "f", "qU", ["output", "object", "start-offset", "max-length", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("map", raw, "f", "qU", ["output", "object", "start-offset", "max-length", "key-secret"], ["force-share", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("map: expecting one image file name");
         }
 
         bool json = a.Json("map");
-        using var img = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        using var img = DiskImage.Open(src.Path, src.Format, readOnly: true, options: src.OpenOptions);
         long start = a.Get("start-offset") is { } so ? ImgArgs.ParseSize(so, "start offset") : 0;
         long? len = a.Get("max-length") is { } ml ? ImgArgs.ParseSize(ml, "max length") : null;
         var map = await DiskImage.MapAsync(img, start, len).ConfigureAwait(false);
@@ -61,14 +62,17 @@ internal static class ImgCompareCommand
 {
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("compare", raw, "fFT", "pqsU", ["object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("compare", raw, "fFT", "pqsU", ["object", "key-secret"], ["force-share", "image-opts"]);
         if (a.Positionals.Count != 2)
         {
             throw new ImageException("compare: expecting two image file names");
         }
 
-        using var i1 = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
-        using var i2 = DiskImage.Open(a.Positionals[1], a.Format("F") ?? a.Format("f"), readOnly: true);
+        var secrets = ImgSecrets.Parse(a);
+        var s1 = ImgSecrets.Source(a, secrets, a.Positionals[0], a.Format("f"));
+        var s2 = ImgSecrets.Source(a, secrets, a.Positionals[1], a.Format("F") ?? a.Format("f"));
+        using var i1 = DiskImage.Open(s1.Path, s1.Format, readOnly: true, options: s1.OpenOptions);
+        using var i2 = DiskImage.Open(s2.Path, s2.Format, readOnly: true, options: s2.OpenOptions);
         long? diff;
         try
         {
@@ -98,7 +102,7 @@ internal static class ImgMeasureCommand
 {
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("measure", raw, "fOlo", "qU", ["output", "size", "object", "image-opts", "target-image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("measure", raw, "fOlo", "qU", ["output", "size", "object", "key-secret"], ["force-share", "image-opts"]);
         bool json = a.Json("measure");
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
         var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
@@ -120,7 +124,8 @@ internal static class ImgMeasureCommand
         }
         else if (a.Positionals.Count == 1)
         {
-            src = DiskImage.Open(a.Positionals[0], a.Format("f"), readOnly: true);
+            var ms = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+            src = DiskImage.Open(ms.Path, ms.Format, readOnly: true, options: ms.OpenOptions);
         }
         else
         {
@@ -166,14 +171,14 @@ internal static class ImgConvertCommand
 {
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "target-is-zero", "salvage", "image-opts", "target-image-opts", "bitmaps", "skip-broken-bitmaps"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps"]);
+        var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "key-secret"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps", "image-opts"]);
         if (a.Positionals.Count < 2)
         {
             throw new ImageException("convert: expecting at least one source and a destination file name");
         }
 
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
-        var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt, ImgSecrets.Parse(a));
         if (a.Has("target-is-zero") && !a.Has("n"))
         {
             throw new ImageException("--target-is-zero requires use of -n flag");
@@ -181,11 +186,14 @@ internal static class ImgConvertCommand
 
         long sparse = a.Get("S") is { } s ? ImgArgs.ParseSize(s, "buffer size for sparse output") : 4096;
         int coroutines = a.Get("m") is { } m ? int.TryParse(m, out int mi) && mi is >= 1 and <= 16 ? mi : throw new ImageException("Invalid number of coroutines. Allowed number of coroutines is between 1 and 16") : 8;
+        var secrets = ImgSecrets.Parse(a);
+        var sources = a.Positionals.Take(a.Positionals.Count - 1).Select(p => ImgSecrets.Source(a, secrets, p, a.Format("f"))).ToList();
         var opts = new ConvertOptions
         {
-            Sources = a.Positionals.Take(a.Positionals.Count - 1).ToList(),
+            Sources = sources.Select(x => x.Path).ToList(),
+            SourcePasswords = sources.Select(x => x.Password).ToList(),
             Destination = a.Positionals[^1],
-            SourceFormat = a.Format("f"),
+            SourceFormat = sources[0].Format,
             DestinationFormat = outFmt,
             CreateOptions = create,
             Compress = a.Has("c"),

@@ -9,7 +9,7 @@ internal static class ImgInfoCommand
 {
     public static int Run(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("info", raw, "ft", "qU", ["output", "object", "image-opts"], ["backing-chain", "force-share"]);
+        var a = ImgArgs.Parse("info", raw, "ft", "qU", ["output", "object", "key-secret"], ["backing-chain", "force-share", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("info: expecting one image file name");
@@ -17,8 +17,9 @@ internal static class ImgInfoCommand
 
         bool json = a.Json("info");
         var chain = new List<ImageInfo>();
-        string? path = a.Positionals[0];
-        ImageFormat? fmt = a.Format("f");
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        string? path = src.Path;
+        ImageFormat? fmt = src.Format;
         var seen = new HashSet<string>();
         while (path is not null)
         {
@@ -162,6 +163,11 @@ internal static class ImgInfoCommand
             w.WriteString("backing-filename", i.BackingFile);
         }
 
+        if (i.Encrypted)
+        {
+            w.WriteBoolean("encrypted", true);
+        }
+
         w.WriteBoolean("dirty-flag", i.Dirty);
         w.WriteEndObject();
     }
@@ -172,6 +178,10 @@ internal static class ImgInfoCommand
         o.WriteLine($"file format: {DiskImage.FormatName(i.Format)}");
         o.WriteLine($"virtual size: {ImgArgs.SizeToString(i.VirtualSize)} ({i.VirtualSize} bytes)");
         o.WriteLine($"disk size: {ImgArgs.SizeToString(i.ActualSize)}");
+        if (i.Encrypted)
+        {
+            o.WriteLine("encrypted: yes");
+        }
         if (i.ClusterSize is { } cs)
         {
             o.WriteLine($"cluster_size: {cs}");
