@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -38,12 +39,20 @@ internal static partial class SparseFileCopy
         long copied = 0;
 
         // The copy is memory bandwidth bound: pieces go to one worker per core.
-        Parallel.ForEach(pieces, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4), CancellationToken = ct }, piece =>
+        try
         {
-            CopyRange(src, dst, piece.From, piece.To, source, destination, ct);
-            long now = Interlocked.Add(ref copied, piece.To - piece.From);
-            progress?.Report((double)now / Math.Max(1, length));
-        });
+            Parallel.ForEach(pieces, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4), CancellationToken = ct }, piece =>
+            {
+                CopyRange(src, dst, piece.From, piece.To, source, destination, ct);
+                long now = Interlocked.Add(ref copied, piece.To - piece.From);
+                progress?.Report((double)now / Math.Max(1, length));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions[0] is IOException or OperationCanceledException)
+        {
+            // Callers handle an I/O error or a cancellation, not the parallel loop's wrapper around it.
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
 
         // The tail may be a hole: the length says how far the image reaches.
         RandomAccess.SetLength(dst, length);
