@@ -31,7 +31,7 @@ public sealed partial class DomainManager
         }
 
         var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+        bool config = TouchesConfig(scope, live);
         if (maximum && live)
         {
             throw VireoException.Unsupported($"the maximum vCPU count of running domain '{name}' cannot be changed; use --maximum --config");
@@ -193,7 +193,7 @@ public sealed partial class DomainManager
         }
 
         var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+        bool config = TouchesConfig(scope, live);
         var persistent = config ? RequirePersistent(name) : null;
         var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
         foreach (var d in new[] { liveDef, persistent })

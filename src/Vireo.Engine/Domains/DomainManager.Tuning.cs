@@ -64,7 +64,7 @@ public sealed partial class DomainManager
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
         var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+        bool config = TouchesConfig(scope, live);
         var persistent = config ? RequirePersistent(name) : null;
         var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
 
@@ -118,7 +118,7 @@ public sealed partial class DomainManager
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
         var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+        bool config = TouchesConfig(scope, live);
         var persistent = config ? RequirePersistent(name) : null;
         if (live)
         {
@@ -182,7 +182,7 @@ public sealed partial class DomainManager
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
         var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+        bool config = TouchesConfig(scope, live);
         var persistent = config ? RequirePersistent(name) : null;
         var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
         foreach (var d in new[] { liveDef, persistent })
@@ -232,6 +232,10 @@ public sealed partial class DomainManager
         bool live = scope.HasFlag(ChangeScope.Live) || (scope == ChangeScope.Current && record is not null);
         return (record, live);
     }
+
+    /// <summary>Whether a change in <paramref name="scope"/> reaches the persistent definition (--current on an inactive domain does).</summary>
+    private static bool TouchesConfig(ChangeScope scope, bool live) =>
+        scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
 
     private DomainDefinition RequirePersistent(string name) =>
         Store.LoadPersistent(name) ?? throw VireoException.State($"domain '{name}' is transient: it has no persistent configuration to change");
