@@ -17,7 +17,7 @@ internal static class LifecycleBench
     public static async Task<int> RunAsync(string[] args)
     {
         int runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7;
-        string repo = FindRepo();
+        string repo = BenchRepo.Root;
         string vireo = Path.Combine(repo, ".build", "vireo", "vireo");
         string kernel = Path.Combine(repo, "guest", "out", "vmlinux");
         string initrd = Path.Combine(repo, "guest", "out", "initrd.img");
@@ -303,15 +303,4 @@ internal static class LifecycleBench
           </devices>
         </domain>
         """;
-
-    private static string FindRepo()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? Directory.GetCurrentDirectory();
-    }
 }

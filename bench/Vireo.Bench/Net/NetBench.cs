@@ -70,7 +70,7 @@ internal static class NetBench
 
     private static async Task<int> InsideAsync(int runs, bool withLibvirt)
     {
-        string repo = FindRepo();
+        string repo = BenchRepo.Root;
         string vireo = Environment.GetEnvironmentVariable("VIREO_EXE") is { Length: > 0 } e ? e : Path.Combine(repo, ".build", "vireo", "vireo");
         string kernel = Path.Combine(repo, "guest", "out", File.Exists(Path.Combine(repo, "guest", "out", "vmlinux")) ? "vmlinux" : "vmlinuz");
         string initrd = Path.Combine(repo, "guest", "out", "initrd.img");
@@ -224,17 +224,6 @@ internal static class NetBench
           </devices>
         </domain>
         """;
-
-    private static string FindRepo()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? Directory.GetCurrentDirectory();
-    }
 
     private interface IBenchClient
     {
