@@ -66,4 +66,18 @@ internal static class Output
 
         w.WriteLine(Encoding.UTF8.GetString(ms.ToArray()));
     }
+
+    /// <summary>Writes a listing as a JSON array, one object per item, the object's members by <paramref name="members"/>.</summary>
+    public static void JsonArray<T>(TextWriter w, IEnumerable<T> items, Action<Utf8JsonWriter, T> members) => Json(w, jw =>
+    {
+        jw.WriteStartArray();
+        foreach (var item in items)
+        {
+            jw.WriteStartObject();
+            members(jw, item);
+            jw.WriteEndObject();
+        }
+
+        jw.WriteEndArray();
+    });
 }

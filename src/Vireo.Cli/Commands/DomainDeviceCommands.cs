@@ -71,30 +71,6 @@ internal static class DomainDeviceCommands
 
     private static DomainManager Domains => VireoEngine.Local.Domains;
 
-    internal static DeviceChangeScope Scope(CommandContext c)
-    {
-        bool live = c.Args.Has("live"), config = c.Args.Has("config"), persistent = c.Args.Has("persistent"), current = c.Args.Has("current");
-        if (current && (live || config || persistent))
-        {
-            throw VireoException.Invalid("--current is exclusive with --live, --config and --persistent");
-        }
-
-        if (persistent)
-        {
-            return DeviceChangeScope.Config | (live ? DeviceChangeScope.Live : 0) | PersistentLive(c);
-        }
-
-        return (live ? DeviceChangeScope.Live : 0) | (config ? DeviceChangeScope.Config : 0);
-    }
-
-    /// <summary>--persistent means live too when the domain runs.</summary>
-    private static DeviceChangeScope PersistentLive(CommandContext c)
-    {
-        int pos = 0;
-        string d = c.Args.Required("domain", ref pos, "<domain>");
-        return Domains.GetInfo(d).IsActive ? DeviceChangeScope.Live : 0;
-    }
-
     private static (string Domain, string Xml, string File) DomainAndFile(CommandContext c)
     {
         int pos = 0;
@@ -119,21 +95,21 @@ internal static class DomainDeviceCommands
     private static async Task<int> AttachDevice(CommandContext c)
     {
         var (domain, xml, _) = DomainAndFile(c);
-        await Domains.AttachDeviceAsync(domain, xml, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.AttachDeviceAsync(domain, xml, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Device attached successfully");
     }
 
     private static async Task<int> DetachDevice(CommandContext c)
     {
         var (domain, xml, _) = DomainAndFile(c);
-        await Domains.DetachDeviceAsync(domain, xml, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.DetachDeviceAsync(domain, xml, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Device detached successfully");
     }
 
     private static async Task<int> UpdateDevice(CommandContext c)
     {
         var (domain, xml, _) = DomainAndFile(c);
-        await Domains.UpdateDeviceAsync(domain, xml, Scope(c), c.Args.Has("force"), CancellationToken.None).ConfigureAwait(false);
+        await Domains.UpdateDeviceAsync(domain, xml, ScopeOptions.Parse(c), c.Args.Has("force"), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Device updated successfully");
     }
 
@@ -158,7 +134,7 @@ internal static class DomainDeviceCommands
             return 0;
         }
 
-        await Domains.AttachDeviceAsync(domain, xml, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.AttachDeviceAsync(domain, xml, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Disk attached successfully");
     }
 
@@ -222,7 +198,7 @@ internal static class DomainDeviceCommands
         await Domains.DetachMatchingAsync(domain, def =>
             def.Devices.Disks.FirstOrDefault(d => d.TargetDev == target || d.SourcePath == target)
                 ?? throw DomainManager.NotThere(def.Name, $"disk with target '{target}'"),
-            Scope(c), CancellationToken.None).ConfigureAwait(false);
+            ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Disk detached successfully");
     }
 
@@ -251,7 +227,7 @@ internal static class DomainDeviceCommands
             return 0;
         }
 
-        await Domains.AttachDeviceAsync(domain, xml, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.AttachDeviceAsync(domain, xml, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Interface attached successfully");
     }
 
@@ -271,7 +247,7 @@ internal static class DomainDeviceCommands
                 1 => matches[0],
                 _ => throw VireoException.Invalid($"domain '{def.Name}' has {matches.Count} interfaces of type '{type}'; give --mac to say which one"),
             };
-        }, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        }, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, "Interface detached successfully");
     }
 
@@ -299,7 +275,7 @@ internal static class DomainDeviceCommands
             throw VireoException.Invalid("--insert needs a <source>");
         }
 
-        await Domains.ChangeMediaAsync(domain, path, eject ? null : source, c.Args.Has("force"), Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.ChangeMediaAsync(domain, path, eject ? null : source, c.Args.Has("force"), ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return Done(c, eject || source is null ? "Successfully ejected media." : c.Args.Has("insert") ? "Successfully inserted media." : "Successfully updated media.");
     }
 
@@ -315,7 +291,7 @@ internal static class DomainDeviceCommands
             throw VireoException.Invalid($"link state must be 'up' or 'down', not '{state}'");
         }
 
-        await Domains.SetLinkStateAsync(domain, iface, state == "up", c.Args.Has("config") ? DeviceChangeScope.Config : DeviceChangeScope.Current, CancellationToken.None).ConfigureAwait(false);
+        await Domains.SetLinkStateAsync(domain, iface, state == "up", c.Args.Has("config") ? ChangeScope.Config : ChangeScope.Current, CancellationToken.None).ConfigureAwait(false);
         return Done(c, $"Device updated successfully");
     }
 

@@ -59,21 +59,13 @@ internal static class DomainStatsCommands
         var list = Domains.BlockList(domain, c.Args.Has("inactive"));
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, list, (w, d) =>
             {
-                w.WriteStartArray();
-                foreach (var d in list)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("type", d.Type);
-                    w.WriteString("device", d.Device);
-                    w.WriteString("target", d.Target);
-                    w.WriteString("source", d.Source);
-                    w.WriteString("alias", d.Alias);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteString("type", d.Type);
+                w.WriteString("device", d.Device);
+                w.WriteString("target", d.Target);
+                w.WriteString("source", d.Source);
+                w.WriteString("alias", d.Alias);
             });
             return Task.FromResult(0);
         }
@@ -97,23 +89,15 @@ internal static class DomainStatsCommands
         var list = Domains.InterfaceList(domain, c.Args.Has("inactive"));
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, list, (w, n) =>
             {
-                w.WriteStartArray();
-                foreach (var n in list)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("interface", n.Interface);
-                    w.WriteString("type", n.Type);
-                    w.WriteString("source", n.Source);
-                    w.WriteString("model", n.Model);
-                    w.WriteString("mac", n.Mac);
-                    w.WriteString("alias", n.Alias);
-                    w.WriteString("link", n.LinkState);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteString("interface", n.Interface);
+                w.WriteString("type", n.Type);
+                w.WriteString("source", n.Source);
+                w.WriteString("model", n.Model);
+                w.WriteString("mac", n.Mac);
+                w.WriteString("alias", n.Alias);
+                w.WriteString("link", n.LinkState);
             });
             return Task.FromResult(0);
         }
@@ -127,22 +111,14 @@ internal static class DomainStatsCommands
     {
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, sets, (w, s) =>
             {
-                w.WriteStartArray();
-                foreach (var s in sets)
+                w.WriteString("device", s.Device);
+                foreach (var (k, v) in s.Values)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("device", s.Device);
-                    foreach (var (k, v) in s.Values)
-                    {
-                        w.WriteNumber(k, v);
-                    }
-
-                    w.WriteEndObject();
+                    w.WriteNumber(k, v);
                 }
 
-                w.WriteEndArray();
             });
             return;
         }

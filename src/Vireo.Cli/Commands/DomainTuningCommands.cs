@@ -73,38 +73,30 @@ internal static class DomainTuningCommands
         int hostCpus = DomainManager.OnlineCpus().Max + 1;
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, list, (w, v) =>
             {
-                w.WriteStartArray();
-                foreach (var v in list)
+                w.WriteNumber("vcpu", v.Vcpu);
+                NumberOrNull(w, "threadId", v.ThreadId);
+                NumberOrNull(w, "cpu", v.HostCpu);
+                if (v.State is null)
                 {
-                    w.WriteStartObject();
-                    w.WriteNumber("vcpu", v.Vcpu);
-                    NumberOrNull(w, "threadId", v.ThreadId);
-                    NumberOrNull(w, "cpu", v.HostCpu);
-                    if (v.State is null)
-                    {
-                        w.WriteNull("state");
-                    }
-                    else
-                    {
-                        w.WriteString("state", v.State);
-                    }
-
-                    if (v.CpuTimeSeconds is double t)
-                    {
-                        w.WriteNumber("cpuTimeSeconds", t);
-                    }
-                    else
-                    {
-                        w.WriteNull("cpuTimeSeconds");
-                    }
-
-                    w.WriteString("affinity", v.Affinity.ToString());
-                    w.WriteEndObject();
+                    w.WriteNull("state");
+                }
+                else
+                {
+                    w.WriteString("state", v.State);
                 }
 
-                w.WriteEndArray();
+                if (v.CpuTimeSeconds is double t)
+                {
+                    w.WriteNumber("cpuTimeSeconds", t);
+                }
+                else
+                {
+                    w.WriteNull("cpuTimeSeconds");
+                }
+
+                w.WriteString("affinity", v.Affinity.ToString());
             });
             return 0;
         }
@@ -131,7 +123,7 @@ internal static class DomainTuningCommands
         string? vcpuText = c.Args.Optional("vcpu", ref pos);
         string? cpulist = c.Args.Optional("cpulist", ref pos);
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        var scope = Scope(c);
+        var scope = ScopeOptions.Parse(c);
         int? vcpu = vcpuText is null ? null : Int(vcpuText, "vcpu");
         if (cpulist is not null)
         {
@@ -165,7 +157,7 @@ internal static class DomainTuningCommands
         string domain = c.Args.Required("domain", ref pos, "<domain>");
         string? cpulist = c.Args.Optional("cpulist", ref pos);
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        var scope = Scope(c);
+        var scope = ScopeOptions.Parse(c);
         if (cpulist is not null)
         {
             await Domains.PinEmulatorAsync(domain, cpulist, scope, CancellationToken.None).ConfigureAwait(false);
@@ -193,7 +185,7 @@ internal static class DomainTuningCommands
 
     private static async Task<int> IoThreadInfo(CommandContext c)
     {
-        var threads = await Domains.GetIoThreadsAsync(Single(c), Scope(c), CancellationToken.None).ConfigureAwait(false);
+        var threads = await Domains.GetIoThreadsAsync(Single(c), ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         PrintAffinities(c, "IOThread ID", "iothread", threads);
         return 0;
     }
@@ -205,14 +197,14 @@ internal static class DomainTuningCommands
         int id = Int(c.Args.Required("iothread", ref pos, "<iothread>"), "iothread");
         string cpulist = c.Args.Required("cpulist", ref pos, "<cpulist>");
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        await Domains.PinIoThreadAsync(domain, id, cpulist, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.PinIoThreadAsync(domain, id, cpulist, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 
     private static Task<int> NumaTune(CommandContext c)
     {
         string domain = Single(c);
-        var scope = Scope(c);
+        var scope = ScopeOptions.Parse(c);
         string? mode = c.Args.Value("mode");
         string? nodeset = c.Args.Value("nodeset");
         if (mode is not null || nodeset is not null)
@@ -247,7 +239,7 @@ internal static class DomainTuningCommands
         string domain = c.Args.Required("domain", ref pos, "<domain>");
         int count = Int(c.Args.Required("count", ref pos, "<count>"), "count");
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        await Domains.SetVcpusAsync(domain, count, c.Args.Has("maximum"), Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.SetVcpusAsync(domain, count, c.Args.Has("maximum"), ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 
@@ -257,7 +249,7 @@ internal static class DomainTuningCommands
         string domain = c.Args.Required("domain", ref pos, "<domain>");
         long kib = SizeKiB(c.Args.Required("size", ref pos, "<size>"));
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        await Domains.SetMemoryAsync(domain, kib, Scope(c), CancellationToken.None).ConfigureAwait(false);
+        await Domains.SetMemoryAsync(domain, kib, ScopeOptions.Parse(c), CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 
@@ -267,7 +259,7 @@ internal static class DomainTuningCommands
         string domain = c.Args.Required("domain", ref pos, "<domain>");
         long kib = SizeKiB(c.Args.Required("size", ref pos, "<size>"));
         c.Args.NoMorePositionals(pos, c.Spec.Name);
-        Domains.SetMaxMemory(domain, kib, Scope(c));
+        Domains.SetMaxMemory(domain, kib, ScopeOptions.Parse(c));
         return Task.FromResult(0);
     }
 
@@ -279,7 +271,7 @@ internal static class DomainTuningCommands
             throw VireoException.Unsupported($"cannot set scheduler parameter '{set}': Vireo runs QEMU without cgroups, so shares, periods and quotas are not enforced (they can be kept in <cputune> with define)");
         }
 
-        var info = Domains.GetSchedInfo(domain, Scope(c));
+        var info = Domains.GetSchedInfo(domain, ScopeOptions.Parse(c));
         if (c.Json)
         {
             Output.Json(c.Out, w =>
@@ -313,19 +305,11 @@ internal static class DomainTuningCommands
     {
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, list, (w, t) =>
             {
-                w.WriteStartArray();
-                foreach (var t in list)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber(jsonKey, t.Id);
-                    NumberOrNull(w, "threadId", t.ThreadId);
-                    w.WriteString("affinity", t.Affinity.ToString());
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteNumber(jsonKey, t.Id);
+                NumberOrNull(w, "threadId", t.ThreadId);
+                w.WriteString("affinity", t.Affinity.ToString());
             });
             return;
         }
@@ -339,19 +323,6 @@ internal static class DomainTuningCommands
         string d = c.Args.Required("domain", ref pos, "<domain>");
         c.Args.NoMorePositionals(pos, c.Spec.Name);
         return d;
-    }
-
-    /// <summary>virsh's --live/--config/--current: --current excludes the other two; both of those may be given.</summary>
-    private static ChangeScope Scope(CommandContext c)
-    {
-        bool live = c.Args.Has("live");
-        bool config = c.Args.Has("config");
-        if (c.Args.Has("current") && (live || config))
-        {
-            throw VireoException.Invalid("--current is mutually exclusive with --live and --config");
-        }
-
-        return (live ? ChangeScope.Live : 0) | (config ? ChangeScope.Config : 0);
     }
 
     private static int Int(string text, string what) =>

@@ -4,16 +4,6 @@ using Vireo.Model.Domains;
 
 namespace Vireo.Engine.Domains;
 
-/// <summary>Which definition a device change applies to, with virsh's flag semantics.</summary>
-[Flags]
-public enum DeviceChangeScope
-{
-    /// <summary>virsh's default and <c>--current</c>: the live domain when it runs, else the persistent definition.</summary>
-    Current = 0,
-    Live = 1,
-    Config = 2,
-}
-
 /// <summary>
 /// A device given as XML (<c>attach-device FILE</c>): parsed through the full domain parser, so it gets the same
 /// validation, defaults and alias it would have had in the domain's own XML.

@@ -21,7 +21,7 @@ public sealed partial class DomainManager
     public static TimeSpan DetachTimeout { get; set; } = TimeSpan.FromSeconds(
         int.TryParse(Environment.GetEnvironmentVariable("VIREO_DETACH_TIMEOUT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s > 0 ? s : 10);
 
-    public async Task<string> AttachDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, CancellationToken ct)
+    public async Task<string> AttachDeviceAsync(string nameOrId, string deviceXml, ChangeScope scope, CancellationToken ct)
     {
         string name = ResolveName(nameOrId);
         XElement element = DeviceXml.ParseElement(deviceXml);
@@ -58,7 +58,7 @@ public sealed partial class DomainManager
         return name;
     }
 
-    public Task<string> DetachDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, CancellationToken ct)
+    public Task<string> DetachDeviceAsync(string nameOrId, string deviceXml, ChangeScope scope, CancellationToken ct)
     {
         XElement element = DeviceXml.ParseElement(deviceXml);
         return DetachMatchingAsync(nameOrId, def =>
@@ -69,7 +69,7 @@ public sealed partial class DomainManager
     }
 
     /// <summary>detach-disk, detach-interface, detach-device: <paramref name="find"/> names the device in each definition or throws.</summary>
-    public async Task<string> DetachMatchingAsync(string nameOrId, Func<DomainDefinition, object> find, DeviceChangeScope scope, CancellationToken ct)
+    public async Task<string> DetachMatchingAsync(string nameOrId, Func<DomainDefinition, object> find, ChangeScope scope, CancellationToken ct)
     {
         string name = ResolveName(nameOrId);
         using var lk = LockDomain(name);
@@ -94,7 +94,7 @@ public sealed partial class DomainManager
     /// update-device: a cdrom/floppy's media (source changed, added or removed) and an interface's link state.
     /// Anything else that differs is refused, naming what.
     /// </summary>
-    public Task<string> UpdateDeviceAsync(string nameOrId, string deviceXml, DeviceChangeScope scope, bool force, CancellationToken ct)
+    public Task<string> UpdateDeviceAsync(string nameOrId, string deviceXml, ChangeScope scope, bool force, CancellationToken ct)
     {
         XElement element = DeviceXml.ParseElement(deviceXml);
         return UpdateMatchingAsync(nameOrId, scope, force, def =>
@@ -106,7 +106,7 @@ public sealed partial class DomainManager
     }
 
     /// <summary>domif-setlink: an interface named by TAP, MAC or alias.</summary>
-    public Task<string> SetLinkStateAsync(string nameOrId, string iface, bool up, DeviceChangeScope scope, CancellationToken ct) =>
+    public Task<string> SetLinkStateAsync(string nameOrId, string iface, bool up, ChangeScope scope, CancellationToken ct) =>
         UpdateMatchingAsync(nameOrId, scope, false, def =>
         {
             NetInterface n = FindInterface(def, iface);
@@ -114,7 +114,7 @@ public sealed partial class DomainManager
         }, ct);
 
     /// <summary>change-media: a cdrom/floppy named by target or source path gets <paramref name="source"/> (null ejects).</summary>
-    public Task<string> ChangeMediaAsync(string nameOrId, string targetOrPath, string? source, bool force, DeviceChangeScope scope, CancellationToken ct) =>
+    public Task<string> ChangeMediaAsync(string nameOrId, string targetOrPath, string? source, bool force, ChangeScope scope, CancellationToken ct) =>
         UpdateMatchingAsync(nameOrId, scope, force, def =>
         {
             Disk d = SelectDisks(def, targetOrPath)[0];
@@ -132,7 +132,7 @@ public sealed partial class DomainManager
             return (d, d with { SourcePath = source, Type = source is null ? d.Type : type, BackingChain = [] });
         }, ct);
 
-    private async Task<string> UpdateMatchingAsync(string nameOrId, DeviceChangeScope scope, bool force, Func<DomainDefinition, (object Current, object Updated)> change, CancellationToken ct)
+    private async Task<string> UpdateMatchingAsync(string nameOrId, ChangeScope scope, bool force, Func<DomainDefinition, (object Current, object Updated)> change, CancellationToken ct)
     {
         string name = ResolveName(nameOrId);
         using var lk = LockDomain(name);
@@ -175,12 +175,11 @@ public sealed partial class DomainManager
     }
 
     /// <summary>Resolves virsh's --live/--config/--current into the definitions to change, with its errors.</summary>
-    private (DomainRuntimeRecord? Record, DomainDefinition? Live, DomainDefinition? Persistent) Targets(string name, DeviceChangeScope scope, string verb)
+    private (DomainRuntimeRecord? Record, DomainDefinition? Live, DomainDefinition? Persistent) Targets(string name, ChangeScope scope, string verb)
     {
         var record = ReconcileIfDead(name, lockHeld: true);
         bool running = record is not null;
-        bool live = scope == DeviceChangeScope.Current ? running : scope.HasFlag(DeviceChangeScope.Live);
-        bool config = scope == DeviceChangeScope.Current ? !running : scope.HasFlag(DeviceChangeScope.Config);
+        var (live, config) = scope.Resolve(running);
         if (live && !running)
         {
             throw VireoException.State($"failed to {verb} domain '{name}': domain is not running (use --config to change its persistent definition)");

@@ -229,13 +229,11 @@ public sealed partial class DomainManager
             throw VireoException.State($"domain '{name}' is not running (use --config to change its persistent definition)");
         }
 
-        bool live = scope.HasFlag(ChangeScope.Live) || (scope == ChangeScope.Current && record is not null);
-        return (record, live);
+        return (record, scope.Resolve(record is not null).Live);
     }
 
     /// <summary>Whether a change in <paramref name="scope"/> reaches the persistent definition (--current on an inactive domain does).</summary>
-    private static bool TouchesConfig(ChangeScope scope, bool live) =>
-        scope.HasFlag(ChangeScope.Config) || (scope == ChangeScope.Current && !live);
+    private static bool TouchesConfig(ChangeScope scope, bool live) => scope.Resolve(running: live).Config;
 
     private DomainDefinition RequirePersistent(string name) =>
         Store.LoadPersistent(name) ?? throw VireoException.State($"domain '{name}' is transient: it has no persistent configuration to change");

@@ -2,16 +2,6 @@ using Vireo.Host;
 
 namespace Vireo.Engine.Tuning;
 
-/// <summary>Where a change goes, as virsh's <c>--live</c>, <c>--config</c> and <c>--current</c> say it.</summary>
-[Flags]
-public enum ChangeScope
-{
-    /// <summary>The running domain when it runs, else its persistent definition.</summary>
-    Current = 0,
-    Live = 1,
-    Config = 2,
-}
-
 /// <summary>
 /// One vCPU as <c>vcpuinfo</c> shows it. For an inactive domain only <see cref="Affinity"/> is known (from the
 /// definition); the rest is null, which virsh prints as N/A.

@@ -177,23 +177,15 @@ internal static partial class HostHandlers
         var cells = cellText is null ? f.Cells : [Cell(f, cellText)];
         if (ctx.Json)
         {
-            Output.Json(ctx.Out, w =>
+            Output.JsonArray(ctx.Out, cells, (w, c) =>
             {
-                w.WriteStartArray();
-                foreach (var c in cells)
+                w.WriteNumber("cell", c.Id);
+                w.WriteStartArray("pages");
+                foreach (var p in c.Pages.Where(p => size is null || p.SizeKiB == size))
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("cell", c.Id);
-                    w.WriteStartArray("pages");
-                    foreach (var p in c.Pages.Where(p => size is null || p.SizeKiB == size))
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("sizeKiB", p.SizeKiB);
-                        w.WriteNumber("free", p.Free);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
+                    w.WriteNumber("sizeKiB", p.SizeKiB);
+                    w.WriteNumber("free", p.Free);
                     w.WriteEndObject();
                 }
 

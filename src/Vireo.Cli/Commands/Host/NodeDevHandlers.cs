@@ -30,40 +30,32 @@ internal static class NodeDevHandlers
 
         if (ctx.Json)
         {
-            Output.Json(ctx.Out, w =>
+            Output.JsonArray(ctx.Out, shown, (w, d) =>
             {
-                w.WriteStartArray();
-                foreach (var d in shown)
+                w.WriteString("name", d.Name);
+                w.WriteString("capability", d.Capability);
+                HostFactsJsonHelpers.StringOrNull(w, "parent", d.Parent);
+                HostFactsJsonHelpers.StringOrNull(w, "path", d.SysfsPath);
+                if (d.Capability == "pci" && facts.PciDevices.FirstOrDefault(p => p.Name == d.Name) is { } pci)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("name", d.Name);
-                    w.WriteString("capability", d.Capability);
-                    HostFactsJsonHelpers.StringOrNull(w, "parent", d.Parent);
-                    HostFactsJsonHelpers.StringOrNull(w, "path", d.SysfsPath);
-                    if (d.Capability == "pci" && facts.PciDevices.FirstOrDefault(p => p.Name == d.Name) is { } pci)
+                    HostFactsJsonHelpers.StringOrNull(w, "driver", pci.Driver);
+                    if (pci.IommuGroup is int g)
                     {
-                        HostFactsJsonHelpers.StringOrNull(w, "driver", pci.Driver);
-                        if (pci.IommuGroup is int g)
-                        {
-                            w.WriteNumber("iommuGroup", g);
-                        }
-
-                        if (pci.Sriov is { } s)
-                        {
-                            w.WriteNumber("sriovTotalVfs", s.TotalVfs);
-                            w.WriteNumber("sriovNumVfs", s.NumVfs);
-                        }
-
-                        if (pci.PhysicalFunction is PciAddress pf)
-                        {
-                            w.WriteString("physicalFunction", pf.NodeDeviceName);
-                        }
+                        w.WriteNumber("iommuGroup", g);
                     }
 
-                    w.WriteEndObject();
+                    if (pci.Sriov is { } s)
+                    {
+                        w.WriteNumber("sriovTotalVfs", s.TotalVfs);
+                        w.WriteNumber("sriovNumVfs", s.NumVfs);
+                    }
+
+                    if (pci.PhysicalFunction is PciAddress pf)
+                    {
+                        w.WriteString("physicalFunction", pf.NodeDeviceName);
+                    }
                 }
 
-                w.WriteEndArray();
             });
             return Task.FromResult(0);
         }

@@ -33,21 +33,13 @@ internal static class DomIfAddrHandler
         bool full = c.Args.Has("full");
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, rows, (w, r) =>
             {
-                w.WriteStartArray();
-                foreach (var r in rows)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("name", r.Name);
-                    w.WriteString("mac", r.Mac);
-                    w.WriteString("protocol", r.Protocol);
-                    w.WriteString("addr", r.Address);
-                    w.WriteNumber("prefix", r.Prefix);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteString("name", r.Name);
+                w.WriteString("mac", r.Mac);
+                w.WriteString("protocol", r.Protocol);
+                w.WriteString("addr", r.Address);
+                w.WriteNumber("prefix", r.Prefix);
             });
             return Task.FromResult(0);
         }

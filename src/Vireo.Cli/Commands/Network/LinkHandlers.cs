@@ -65,34 +65,26 @@ internal static class LinkHandlers
         var links = Links.List();
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, links, (w, l) =>
             {
-                w.WriteStartArray();
-                foreach (var l in links)
+                w.WriteString("name", l.Name);
+                w.WriteBoolean("present", l.Present);
+                foreach (var (key, ifname, end) in new[] { ("a", l.NameA, l.A), ("b", l.NameB, l.B) })
                 {
-                    w.WriteStartObject();
-                    w.WriteString("name", l.Name);
-                    w.WriteBoolean("present", l.Present);
-                    foreach (var (key, ifname, end) in new[] { ("a", l.NameA, l.A), ("b", l.NameB, l.B) })
+                    w.WriteStartObject(key);
+                    w.WriteString("interface", ifname);
+                    w.WriteString("kind", end.Kind.ToString().ToLowerInvariant());
+                    w.WriteString("target", end.Target);
+                    w.WriteStartArray("addresses");
+                    foreach (var a in end.Addresses)
                     {
-                        w.WriteStartObject(key);
-                        w.WriteString("interface", ifname);
-                        w.WriteString("kind", end.Kind.ToString().ToLowerInvariant());
-                        w.WriteString("target", end.Target);
-                        w.WriteStartArray("addresses");
-                        foreach (var a in end.Addresses)
-                        {
-                            w.WriteStringValue($"{a.Address}/{a.PrefixLength}");
-                        }
-
-                        w.WriteEndArray();
-                        w.WriteEndObject();
+                        w.WriteStringValue($"{a.Address}/{a.PrefixLength}");
                     }
 
+                    w.WriteEndArray();
                     w.WriteEndObject();
                 }
 
-                w.WriteEndArray();
             });
             return Task.FromResult(0);
         }

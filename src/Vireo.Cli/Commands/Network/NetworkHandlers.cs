@@ -284,23 +284,15 @@ internal static class NetworkHandlers
         var leases = Networks.GetLeases(NetworkArg(c), c.Args.Value("mac"));
         if (c.Json)
         {
-            Output.Json(c.Out, w =>
+            Output.JsonArray(c.Out, leases, (w, l) =>
             {
-                w.WriteStartArray();
-                foreach (var l in leases)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("expiry", l.Expiry == DateTimeOffset.MaxValue ? null : l.Expiry.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
-                    w.WriteString("mac", l.Mac);
-                    w.WriteString("iaid", l.Iaid);
-                    w.WriteString("protocol", l.Protocol);
-                    w.WriteString("address", l.Address);
-                    w.WriteString("hostname", l.Hostname);
-                    w.WriteString("clientId", l.ClientId);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteString("expiry", l.Expiry == DateTimeOffset.MaxValue ? null : l.Expiry.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
+                w.WriteString("mac", l.Mac);
+                w.WriteString("iaid", l.Iaid);
+                w.WriteString("protocol", l.Protocol);
+                w.WriteString("address", l.Address);
+                w.WriteString("hostname", l.Hostname);
+                w.WriteString("clientId", l.ClientId);
             });
             return Task.FromResult(0);
         }
