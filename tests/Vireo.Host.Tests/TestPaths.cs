@@ -1,18 +1,18 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
+using Vireo.Tests;
 
 namespace Vireo.Host.Tests;
 
 /// <summary>Where the repository, its fixtures and the shared reference data are, found by walking up to Vireo.sln.</summary>
 internal static class TestPaths
 {
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     public static string Fixtures => Path.Combine(RepoRoot, "tests", "Vireo.Host.Tests", "Fixtures");
 
     public static string Expected => Path.Combine(Fixtures, "expected");
 
-    public static string Schemas => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "reference", "libvirt", "schemas"));
+    public static string Schemas => RepoPaths.Libvirt("schemas");
 
     public static HostRoot Fixture(string name) => new(Path.Combine(Fixtures, name));
 
@@ -82,22 +82,5 @@ internal static class TestPaths
                 File.Copy(entry, target);
             }
         }
-    }
-
-    // Builds go to an --artifacts-path outside the tree, so start from this source file, then the output, then the cwd.
-    private static string FindRepoRoot([CallerFilePath] string source = "")
-    {
-        foreach (string start in new[] { Path.GetDirectoryName(source) ?? "", AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = start.Length > 0 ? new DirectoryInfo(start) : null; dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new InvalidOperationException("Vireo.sln not found above " + source + " or " + AppContext.BaseDirectory);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Vireo.Engine.Tuning;
 using Vireo.Host;
 using Vireo.Host.Discovery;
@@ -6,13 +5,14 @@ using Vireo.Host.Native;
 using Vireo.Model;
 using Vireo.Model.Domains;
 using HostCpuSet = Vireo.Host.CpuSet;
+using Vireo.Tests;
 
 namespace Vireo.Engine.Tests.Tuning;
 
 /// <summary>Validation against the two-socket fixture host from Vireo.Host.Tests, and real pinning of a test thread.</summary>
 public sealed class DomainTunerTests
 {
-    private static readonly HostRoot Numa2 = new(Path.Combine(RepoRoot(), "tests", "Vireo.Host.Tests", "Fixtures", "numa2"));
+    private static readonly HostRoot Numa2 = new(Path.Combine(RepoPaths.Root, "tests", "Vireo.Host.Tests", "Fixtures", "numa2"));
     private static readonly HostFacts Facts = HostDiscovery.Discover(Numa2);
 
     private static DomainDefinition Domain(string inner, int vcpus = 2, string memory = "<memory unit='MiB'>1024</memory>", string vcpuAttrs = "") =>
@@ -124,17 +124,4 @@ public sealed class DomainTunerTests
     [InlineData("iothread12", 12)]
     [InlineData("io", null)]
     public void IoThreadIdsMapToTheirNumbers(string id, int? n) => Assert.Equal(n, DomainTuner.IoThreadNumber(id));
-
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        for (var d = new DirectoryInfo(Path.GetDirectoryName(source)!); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Vireo.sln")))
-            {
-                return d.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Vireo.sln not found above " + source);
-    }
 }

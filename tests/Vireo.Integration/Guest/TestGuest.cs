@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
+using Vireo.Tests;
 
 namespace Vireo.Integration.Guest;
 
@@ -106,34 +106,8 @@ public sealed class TestGuest
         return new BuildResult(process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
-    /// <summary>
-    /// The directory holding Vireo.sln: $VIREO_REPO_ROOT, else the first one above the test assembly, this
-    /// source file (builds with --artifacts-path put the assembly outside the tree) or the working directory.
-    /// </summary>
-    public static string FindRepoRoot() => FindRepoRoot(SourceFile());
-
-    private static string FindRepoRoot(string sourceFile)
-    {
-        string? fromEnvironment = Environment.GetEnvironmentVariable("VIREO_REPO_ROOT");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-        {
-            return fromEnvironment;
-        }
-        foreach (string start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "", Directory.GetCurrentDirectory() })
-        {
-            for (DirectoryInfo? dir = start.Length == 0 ? null : new(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-        throw new InvalidOperationException(
-            $"no Vireo.sln above {AppContext.BaseDirectory}, {sourceFile} or {Directory.GetCurrentDirectory()}; set VIREO_REPO_ROOT");
-    }
-
-    private static string SourceFile([CallerFilePath] string path = "") => path;
+    /// <summary>The directory holding Vireo.sln (see <see cref="RepoPaths"/>).</summary>
+    public static string FindRepoRoot() => RepoPaths.Root;
 }
 
 /// <summary>Exit code and combined stdout/stderr of one build-script run.</summary>

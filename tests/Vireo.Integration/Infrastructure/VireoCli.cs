@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vireo.Tests;
 
 namespace Vireo.Integration.Infrastructure;
 
@@ -31,19 +32,7 @@ public sealed class VireoCli : IDisposable
 
     public string Root { get; }
 
-    public static string RepoRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Vireo.sln)");
-        }
-    }
+    public static string RepoRoot => RepoPaths.Root;
 
     public static string BinaryPath => Binary.Value;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Vireo.Integration.Infrastructure;
+using Vireo.Tests;
 
 namespace Vireo.Integration.Tuning;
 
@@ -14,8 +15,8 @@ namespace Vireo.Integration.Tuning;
 [Collection(HostPoolCollection.Name)]
 public sealed partial class HostCommandTests : IDisposable
 {
-    private static readonly string Fixtures = Path.Combine(Guest.TestGuest.FindRepoRoot(), "tests", "Vireo.Host.Tests", "Fixtures");
-    private static readonly string Schemas = Path.GetFullPath(Path.Combine(Guest.TestGuest.FindRepoRoot(), "..", "shared", "reference", "libvirt", "schemas"));
+    private static readonly string Fixtures = Path.Combine(RepoPaths.Root, "tests", "Vireo.Host.Tests", "Fixtures");
+    private static readonly string Schemas = RepoPaths.Libvirt("schemas");
     private readonly string _state = Directory.CreateTempSubdirectory("vireo-host-it-").FullName;
 
     public void Dispose() => Directory.Delete(_state, recursive: true);

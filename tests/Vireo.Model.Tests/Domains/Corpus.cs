@@ -1,27 +1,11 @@
-using System.Runtime.CompilerServices;
+using Vireo.Tests;
 
 namespace Vireo.Model.Tests.Domains;
 
 /// <summary>libvirt's qemuxml test corpus under ../shared/reference, found from the repo root.</summary>
 internal static class Corpus
 {
-    /// <summary>The directory holding Vireo.sln: above the test binaries, else above this source file (builds may put binaries anywhere).</summary>
-    public static string RepoRoot => Find(AppContext.BaseDirectory) ?? Find(SourceDir()) ??
-        throw new InvalidOperationException("Vireo.sln not found above " + AppContext.BaseDirectory);
-
-    private static string SourceDir([CallerFilePath] string source = "") => Path.GetDirectoryName(source) ?? "/";
-
-    private static string? Find(string start)
-    {
-        string? dir = start;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Vireo.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-        return dir;
-    }
-
-    public static string Reference => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "reference", "libvirt"));
+    public static string Reference => RepoPaths.Libvirt();
 
     public static string QemuXml => Path.Combine(Reference, "qemuxml");
 

@@ -1,21 +1,11 @@
+using Vireo.Tests;
+
 namespace Vireo.Model.Tests.Networks;
 
 /// <summary>libvirt's network test data, read in place from ../shared/reference beside the repository.</summary>
 internal static class NetCorpus
 {
-    public static string Dir(string sub)
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Vireo.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        string path = Path.GetFullPath(Path.Combine(dir!, "..", "shared", "reference", "libvirt", "netxml", sub));
-        Assert.True(Directory.Exists(path), $"reference data missing: {path}");
-        return path;
-    }
+    public static string Dir(string sub) => RepoPaths.Libvirt("netxml", sub);
 
     public static TheoryData<string> Files(string sub)
     {

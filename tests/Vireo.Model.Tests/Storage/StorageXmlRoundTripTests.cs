@@ -1,24 +1,12 @@
-using System.Runtime.CompilerServices;
 using Vireo.Model.Storage;
+using Vireo.Tests;
 
 namespace Vireo.Model.Tests.Storage;
 
 /// <summary>libvirt's storagepoolxml2xml and storagevolxml2xml pairs: parse the input, write, compare to the output.</summary>
 public sealed class StorageXmlRoundTripTests
 {
-    private static string Corpus => Path.GetFullPath(Path.Combine(RepoRoot(), "..", "shared", "reference", "libvirt", "storagexml"));
-
-    /// <summary>The directory holding Vireo.sln, found from this source file (builds may put binaries anywhere).</summary>
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        var dir = new DirectoryInfo(Path.GetDirectoryName(source)!);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vireo.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Vireo.sln not found above " + source);
-    }
+    private static string Corpus => RepoPaths.Libvirt("storagexml");
 
     public static TheoryData<string> PoolFiles() =>
         new(Directory.GetFiles(Path.Combine(Corpus, "storagepoolxml2xmlin"), "*.xml").Select(Path.GetFileName).Order()!);
