@@ -40,6 +40,20 @@ public sealed class VireoCli : IDisposable
 
     public async Task<CliResult> RunAsync(params string[] args)
     {
+        using var p = Process.Start(StartInfo(args))!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await p.WaitForExitAsync(cts.Token);
+        return new CliResult(p.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts a command the test keeps talking to, such as <c>console</c>.</summary>
+    public InteractiveCli Start(params string[] args) => new(Process.Start(StartInfo(args))!);
+
+    private ProcessStartInfo StartInfo(string[] args)
+    {
         var psi = new ProcessStartInfo(Binary.Value)
         {
             RedirectStandardOutput = true,
@@ -53,13 +67,7 @@ public sealed class VireoCli : IDisposable
         }
 
         psi.Environment["VIREO_ROOT"] = Root;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await p.WaitForExitAsync(cts.Token);
-        return new CliResult(p.ExitCode, await stdout, await stderr);
+        return psi;
     }
 
     /// <summary>Polls domstate until it reads <paramref name="expected"/> (state and reason), or fails with the last answer.</summary>

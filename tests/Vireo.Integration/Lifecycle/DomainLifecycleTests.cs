@@ -160,6 +160,41 @@ public sealed class DomainLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Console_ReachesTheGuestShell_AndCtrlBracketDetaches()
+    {
+        string xml = Path.Combine(_vireo.Root, "tty.xml");
+        await File.WriteAllTextAsync(xml, GuestDomain.Xml(_guest, "tty"));
+        (await _vireo.RunAsync("define", xml)).EnsureSuccess();
+
+        // Paused first: a pty drops what the guest writes while nobody has it open.
+        (await _vireo.RunAsync("start", "tty", "--paused")).EnsureSuccess();
+        using var console = _vireo.Start("console", "tty");
+        await console.WaitForAsync("Escape character is ^] (Ctrl + ])", Settle);
+        Assert.StartsWith("Connected to domain 'tty'", console.Output, StringComparison.Ordinal);
+        (await _vireo.RunAsync("resume", "tty")).EnsureSuccess();
+        await console.WaitForAsync("VIREO-GUEST-READY", Boot);
+
+        // The shell echoes what is typed; only its evaluation prints 42.
+        await console.Input.WriteAsync("echo CONSOLE-$((40+2))\n"u8.ToArray());
+        await console.Input.FlushAsync();
+        await console.WaitForAsync("CONSOLE-42", Settle);
+
+        await console.Input.WriteAsync(new byte[] { 0x1d });
+        await console.Input.FlushAsync();
+        Assert.Equal(0, await console.WaitForExitAsync(Settle));
+        Assert.Equal("running", (await _vireo.RunAsync("domstate", "tty")).EnsureSuccess().Stdout.Trim());
+
+        // A second session attaches to the same pty after the first detached.
+        using var again = _vireo.Start("console", "tty");
+        await again.WaitForAsync("Connected to domain 'tty'", Settle);
+        await again.Input.WriteAsync("echo AGAIN-$((6*7))\n"u8.ToArray());
+        await again.Input.FlushAsync();
+        await again.WaitForAsync("AGAIN-42", Settle);
+        (await _vireo.RunAsync("destroy", "tty")).EnsureSuccess();
+        Assert.Equal(0, await again.WaitForExitAsync(Settle));
+    }
+
+    [Fact]
     public async Task CommaInNameAndDiskPath_Boots()
     {
         string dir = Path.Combine(_vireo.Root, "vm,images");
