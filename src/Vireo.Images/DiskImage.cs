@@ -155,7 +155,7 @@ public static partial class DiskImage
             DataFileRaw = (h.Autoclear & 2) != 0,
             Encrypted = h.CryptMethod != 0,
             Snapshots = q.Snapshots.Select(s => s.ToInfo()).ToList(),
-            Bitmaps = Qcow2Bitmaps.Names(q),
+            Bitmaps = Qcow2Bitmaps.List(q),
         };
     }
 

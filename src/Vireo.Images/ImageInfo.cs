@@ -11,6 +11,10 @@ public sealed record SnapshotInfo(
     long? Icount,
     long? DiskSize);
 
+/// <summary>One persistent dirty bitmap as <c>qemu-img info</c> lists it.</summary>
+/// <param name="Flags">qemu's names for the set flags: "in-use", "auto".</param>
+public sealed record BitmapInfo(string Name, long Granularity, IReadOnlyList<string> Flags);
+
 /// <summary>What <see cref="DiskImage.Inspect"/> reports about one image (not its chain).</summary>
 public sealed record ImageInfo
 {
@@ -56,5 +60,5 @@ public sealed record ImageInfo
 
     public IReadOnlyList<SnapshotInfo> Snapshots { get; init; } = [];
 
-    public IReadOnlyList<string> Bitmaps { get; init; } = [];
+    public IReadOnlyList<BitmapInfo> Bitmaps { get; init; } = [];
 }

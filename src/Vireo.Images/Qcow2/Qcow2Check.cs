@@ -220,53 +220,35 @@ internal sealed class Qcow2Check
 
     private void CountBitmaps()
     {
-        foreach (var ext in _img.Header.OtherExtensions)
+        IReadOnlyList<BitmapEntry>? dir;
+        try
         {
-            if (ext.Type != Qcow2Header.ExtBitmaps || ext.Data.Length < 24)
-            {
-                continue;
-            }
+            dir = Qcow2Bitmaps.ReadDirectory(_img.File, _img.Header, _img.Path, _fileLength);
+        }
+        catch (ImageException e)
+        {
+            _messages.Add($"ERROR bitmaps: {e.Message}");
+            _corruptions++;
+            return;
+        }
 
-            uint nb = BinaryPrimitives.ReadUInt32BigEndian(ext.Data);
-            long dirSize = (long)BinaryPrimitives.ReadUInt64BigEndian(ext.Data.AsSpan(8));
-            long dirOff = (long)BinaryPrimitives.ReadUInt64BigEndian(ext.Data.AsSpan(16));
-            if (dirSize > 64 * 1024 * 1024 || dirOff + dirSize > _fileLength)
-            {
-                _messages.Add("ERROR bitmap directory is invalid");
-                _corruptions++;
-                return;
-            }
+        if (dir is null)
+        {
+            return;
+        }
 
-            Inc(dirOff, dirSize, "bitmap directory");
-            var dir = new byte[dirSize];
-            FileIo.ReadExact(_img.File, dir, dirOff, _img.Path, "bitmap directory");
-            int pos = 0;
-            for (int i = 0; i < nb && pos + 24 <= dir.Length; i++)
+        var ext = _img.Header.OtherExtensions.First(e => e.Type == Qcow2Header.ExtBitmaps);
+        Inc((long)BinaryPrimitives.ReadUInt64BigEndian(ext.Data.AsSpan(16)), (long)BinaryPrimitives.ReadUInt64BigEndian(ext.Data.AsSpan(8)), "bitmap directory");
+        foreach (var b in dir)
+        {
+            Inc(b.TableOffset, (long)b.TableSize * 8, "bitmap table");
+            foreach (ulong entry in Qcow2Bitmaps.ReadTable(_img.File, b, _img.Path))
             {
-                long tOff = (long)BinaryPrimitives.ReadUInt64BigEndian(dir.AsSpan(pos));
-                uint tSize = BinaryPrimitives.ReadUInt32BigEndian(dir.AsSpan(pos + 8));
-                int nameSize = BinaryPrimitives.ReadUInt16BigEndian(dir.AsSpan(pos + 18));
-                uint extra = BinaryPrimitives.ReadUInt32BigEndian(dir.AsSpan(pos + 20));
-                if ((long)tSize * 8 > Qcow2Header.MaxL1Bytes || tOff + ((long)tSize * 8) > _fileLength)
+                long off = (long)(entry & L2Entry.OffsetMask);
+                if (off != 0)
                 {
-                    _messages.Add($"ERROR bitmap {i} table is invalid");
-                    _corruptions++;
-                    break;
+                    Inc(off, _img.ClusterSize, "bitmap data");
                 }
-
-                Inc(tOff, (long)tSize * 8, "bitmap table");
-                var tbl = new byte[(long)tSize * 8];
-                FileIo.ReadExact(_img.File, tbl, tOff, _img.Path, "bitmap table");
-                for (int j = 0; j < tSize; j++)
-                {
-                    long off = (long)(BinaryPrimitives.ReadUInt64BigEndian(tbl.AsSpan(j * 8)) & L2Entry.OffsetMask);
-                    if (off != 0)
-                    {
-                        Inc(off, _img.ClusterSize, "bitmap data");
-                    }
-                }
-
-                pos += (int)((24 + extra + nameSize + 7) & ~7u);
             }
         }
     }

@@ -69,6 +69,9 @@ internal sealed partial class Qcow2Image
         {
             CheckWritable();
             var sn = FindSnapshot(nameOrId) ?? throw new ImageException($"Could not apply snapshot '{nameOrId}': snapshot not found");
+
+            // The spec counts snapshot switching as a change auto bitmaps must reflect: all of the disk may differ.
+            MarkDirty(0, VirtualSize);
             var snL1 = ReadL1At(sn.L1Offset, sn.L1Size);
             long size = sn.DiskSize ?? Header.Size;
             long needL1 = Math.Max(sn.L1Size, (size + L2Coverage - 1) / L2Coverage);

@@ -17,6 +17,7 @@ internal sealed partial class Qcow2Image
         {
             CheckWritable();
             CheckRange(offset, data.Length);
+            MarkDirty(offset, data.Length);
             WriteCore(offset, data);
         }
     }
@@ -278,6 +279,7 @@ internal sealed partial class Qcow2Image
         {
             CheckWritable();
             CheckRange(offset, length);
+            MarkDirty(offset, length);
             WriteZeroesCore(offset, length);
         }
 
@@ -389,6 +391,12 @@ internal sealed partial class Qcow2Image
             {
                 // As qemu: each snapshot records its own size; applying one restores it.
                 throw new ImageException("Can't resize an image which has snapshots");
+            }
+
+            if (newSize != Header.Size && Header.OtherExtensions.Any(e => e.Type == Qcow2Header.ExtBitmaps))
+            {
+                // Each bitmap covers exactly the virtual size; resizing them is not implemented.
+                throw new ImageException($"'{Path}': cannot resize an image with persistent bitmaps ({string.Join(", ", Qcow2Bitmaps.List(this).Select(b => b.Name))}); remove them first with 'qemu-img bitmap --remove'");
             }
 
             if (newSize < Header.Size)

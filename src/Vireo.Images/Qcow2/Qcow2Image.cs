@@ -109,6 +109,11 @@ internal sealed partial class Qcow2Image : IBlockImage
                 img.ClearIncompatible(IncompatibleFeatures.Dirty);
             }
 
+            if (!readOnly)
+            {
+                img.PrepareBitmapsForWrite(len);
+            }
+
             return img;
         }
         catch
@@ -211,10 +216,17 @@ internal sealed partial class Qcow2Image : IBlockImage
             _disposed = true;
         }
 
-        Backing?.Dispose();
-        _dataFile?.Dispose();
-        _crypto?.Dispose();
-        _file.Dispose();
+        try
+        {
+            SaveBitmaps();
+        }
+        finally
+        {
+            Backing?.Dispose();
+            _dataFile?.Dispose();
+            _crypto?.Dispose();
+            _file.Dispose();
+        }
     }
 
     public ValueTask DisposeAsync()

@@ -133,7 +133,15 @@ internal static class ImgInfoCommand
                 foreach (var b in i.Bitmaps)
                 {
                     w.WriteStartObject();
-                    w.WriteString("name", b);
+                    w.WriteStartArray("flags");
+                    foreach (string f in b.Flags)
+                    {
+                        w.WriteStringValue(f);
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteString("name", b.Name);
+                    w.WriteNumber("granularity", b.Granularity);
                     w.WriteEndObject();
                 }
 
@@ -217,9 +225,18 @@ internal static class ImgInfoCommand
             if (i.Bitmaps.Count > 0)
             {
                 o.WriteLine("    bitmaps:");
-                foreach (var b in i.Bitmaps)
+                for (int n = 0; n < i.Bitmaps.Count; n++)
                 {
-                    o.WriteLine($"        [0]:\n            name: {b}");
+                    var b = i.Bitmaps[n];
+                    o.WriteLine($"        [{n}]:");
+                    o.WriteLine("            flags:");
+                    for (int f = 0; f < b.Flags.Count; f++)
+                    {
+                        o.WriteLine($"                [{f}]: {b.Flags[f]}");
+                    }
+
+                    o.WriteLine($"            name: {b.Name}");
+                    o.WriteLine($"            granularity: {b.Granularity}");
                 }
             }
 

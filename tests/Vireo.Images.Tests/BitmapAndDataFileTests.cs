@@ -1,0 +1,197 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace Vireo.Images.Tests;
+
+/// <summary>
+/// Persistent dirty bitmaps made by qemu-img are kept up to date by Vireo's writes, and read back by qemu itself
+/// (qemu-nbd exports a bitmap; qemu-img map shows its dirty ranges). Also: images with an external data file
+/// that qemu made read byte for byte.
+/// </summary>
+public sealed class BitmapAndDataFileTests
+{
+    private const long MiB = 1 << 20;
+
+    [Fact]
+    public async Task WritesZeroesAndDiscardsMarkAutoBitmapsAndLeaveDisabledOnesAlone()
+    {
+        using var d = new TempDir();
+        string img = d.File("b.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "16M");
+        Qemu.Io(img, "qcow2", "write -P 0x11 0 1M");
+        Qemu.Img("bitmap", "--add", img, "coarse");
+        Qemu.Img("bitmap", "--add", "--granularity", "4096", img, "fine");
+        Qemu.Img("bitmap", "--add", "--disable", img, "off");
+        var before = ImageBytes.ReadAll(img);
+
+        using (var w = DiskImage.Open(img))
+        {
+            await w.WriteAsync(4 * MiB, new byte[100 * 1024]);
+            await w.WriteAsync((9 * MiB) + 5000, new byte[10]);
+
+            // While the image is open the bitmaps are flagged in use on disk: a writer killed now leaves them
+            // marked inconsistent, never silently stale.
+            var open = InfoJson(img);
+            Assert.All(Bitmaps(open).Where(b => b.Name != "off"), b => Assert.Contains("in-use", b.Flags));
+
+            await w.WriteZeroesAsync(12 * MiB, 128 * 1024);
+            before.AsSpan((int)(4 * MiB), 100 * 1024).Clear();
+            before.AsSpan((int)(9 * MiB) + 5000, 10).Clear();
+            before.AsSpan((int)(12 * MiB), 128 * 1024).Clear();
+        }
+
+        Qemu.AssertClean(img);
+        Assert.Equal(before, ImageBytes.ReadAll(img));
+        var info = Bitmaps(InfoJson(img));
+        Assert.Equal(["coarse", "fine", "off"], info.Select(b => b.Name));
+        Assert.All(info, b => Assert.DoesNotContain("in-use", b.Flags));
+
+        Assert.Equal(
+            [(4 * MiB, 128 * 1024), (9 * MiB, 64 * 1024), (12 * MiB, 128 * 1024)],
+            DirtyRanges(d, img, "coarse"));
+        Assert.Equal(
+            [(4 * MiB, 100 * 1024), ((9 * MiB) + 4096, 4096), (12 * MiB, 128 * 1024)],
+            DirtyRanges(d, img, "fine"));
+        Assert.Empty(DirtyRanges(d, img, "off"));
+
+        // qemu keeps tracking on top of what Vireo saved.
+        Qemu.Io(img, "qcow2", "write -P 0x22 15M 64k");
+        Assert.Contains((15 * MiB, 64 * 1024), DirtyRanges(d, img, "coarse"));
+        Qemu.AssertClean(img);
+    }
+
+    [Fact]
+    public void ApplyingASnapshotMarksTheWholeDiskWithoutBitmapDataClusters()
+    {
+        using var d = new TempDir();
+        string img = d.File("s.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "8G");
+        Qemu.Io(img, "qcow2", "write -P 0x11 0 64k");
+        Qemu.Img("snapshot", "-c", "base", img);
+        Qemu.Img("bitmap", "--add", "--granularity", "512", img, "all");
+        long sizeBefore = new FileInfo(img).Length;
+
+        DiskImage.Snapshot(img, SnapshotAction.Apply, "base");
+
+        Qemu.AssertClean(img);
+        Assert.Equal([(0L, 8L << 30)], DirtyRanges(d, img, "all"));
+
+        // 8 GiB at 512-byte granularity is 2 MiB of bitmap: whole clusters become all-ones table entries instead.
+        Assert.True(new FileInfo(img).Length - sizeBefore < MiB, $"the image grew by {new FileInfo(img).Length - sizeBefore} bytes");
+    }
+
+    [Fact]
+    public void ResizeIsRefusedAndABitmapVireoCannotTrackStopsTheFirstWrite()
+    {
+        using var d = new TempDir();
+        string img = d.File("r.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
+        Qemu.Img("bitmap", "--add", img, "b0");
+
+        var e = Assert.Throws<ImageException>(() => DiskImage.Resize(img, 8 * MiB, shrink: false));
+        Assert.Contains("persistent bitmaps (b0)", e.Message, StringComparison.Ordinal);
+
+        // A reserved flag bit Vireo does not know: it must not write data the bitmap would then miss.
+        SetBitmapFlagBit(img, 1u << 5);
+        var bytes = File.ReadAllBytes(img);
+        using (var w = DiskImage.Open(img))
+        {
+            var refused = Assert.Throws<ImageException>(() => w.WriteAsync(0, new byte[512]).AsTask().GetAwaiter().GetResult());
+            Assert.Contains("bitmap 'b0' has reserved flags 0x22", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(bytes, File.ReadAllBytes(img));
+    }
+
+    [Theory]
+    [InlineData("data_file_raw=off")]
+    [InlineData("data_file_raw=on")]
+    public void ReadsImagesWithAnExternalDataFileByteForByte(string raw)
+    {
+        using var d = new TempDir();
+        string img = d.File("x.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", "-o", $"data_file={d.File("x.data")},{raw}", img, "4M");
+        Qemu.Io(img, "qcow2", "write -P 0x5a 0 100k", "write -P 0x6b 2M 64k", "write -z 3M 64k");
+        string expected = d.File("x.raw");
+        Qemu.Img("convert", "-O", "raw", img, expected);
+        Assert.Equal(File.ReadAllBytes(expected), ImageBytes.ReadAll(img));
+
+        var info = DiskImage.Inspect(img);
+        Assert.Equal(d.File("x.data"), info.DataFile);
+        Assert.Equal(raw.EndsWith("on", StringComparison.Ordinal), info.DataFileRaw);
+        var refused = Assert.Throws<ImageException>(() => DiskImage.Open(img).Dispose());
+        Assert.Contains("external data file", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static JsonElement InfoJson(string img) =>
+        JsonDocument.Parse(Qemu.Img("info", "--force-share", "--output=json", img)).RootElement;
+
+    private static List<(string Name, List<string> Flags)> Bitmaps(JsonElement info) =>
+        info.GetProperty("format-specific").GetProperty("data").GetProperty("bitmaps").EnumerateArray()
+            .Select(b => (b.GetProperty("name").GetString()!, b.GetProperty("flags").EnumerateArray().Select(f => f.GetString()!).ToList()))
+            .ToList();
+
+    /// <summary>The bitmap's set ranges as qemu sees them: qemu-nbd exports it, and qemu-img map reports dirty as data=false.</summary>
+    private static List<(long Start, long Length)> DirtyRanges(TempDir d, string img, string bitmap)
+    {
+        string sock = d.File("nbd.sock");
+        string pid = d.File("nbd.pid");
+        File.Delete(sock);
+        var (exit, o, e) = Qemu.Run("qemu-nbd", "--read-only", "--fork", "--pid-file", pid, "--socket", sock, "--format", "qcow2", "--bitmap", bitmap, img);
+        Assert.True(exit == 0, $"qemu-nbd failed: {o}{e}");
+        try
+        {
+            string map = Qemu.Img("map", "--output=json", "--image-opts",
+                $"driver=nbd,server.type=unix,server.path={sock},x-dirty-bitmap=qemu:dirty-bitmap:{bitmap}");
+            return JsonDocument.Parse(map).RootElement.EnumerateArray()
+                .Where(x => !x.GetProperty("data").GetBoolean())
+                .Select(x => (x.GetProperty("start").GetInt64(), x.GetProperty("length").GetInt64()))
+                .ToList();
+        }
+        finally
+        {
+            // Without --persistent qemu-nbd exits after its one client; make sure of it.
+            if (File.Exists(pid) && int.TryParse(File.ReadAllText(pid).Trim(), out int p))
+            {
+                try
+                {
+                    System.Diagnostics.Process.GetProcessById(p).Kill();
+                }
+                catch (ArgumentException)
+                {
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Sets a flag bit of the first bitmap directory entry in place.</summary>
+    private static void SetBitmapFlagBit(string img, uint bit)
+    {
+        using var f = File.Open(img, FileMode.Open, FileAccess.ReadWrite);
+        var h = new byte[4096];
+        f.ReadExactly(h);
+        int pos = (int)BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(100)); // header_length: extensions follow
+        while (true)
+        {
+            uint type = BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(pos));
+            int len = (int)BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(pos + 4));
+            Assert.NotEqual(0u, type);
+            if (type == 0x23852875)
+            {
+                long dir = (long)BinaryPrimitives.ReadUInt64BigEndian(h.AsSpan(pos + 8 + 16));
+                var flags = new byte[4];
+                f.Position = dir + 12;
+                f.ReadExactly(flags);
+                BinaryPrimitives.WriteUInt32BigEndian(flags, BinaryPrimitives.ReadUInt32BigEndian(flags) | bit);
+                f.Position = dir + 12;
+                f.Write(flags);
+                return;
+            }
+
+            pos += 8 + ((len + 7) & ~7);
+        }
+    }
+}
