@@ -30,15 +30,12 @@ public sealed partial class DomainManager
             throw VireoException.Invalid($"vCPU count {count} is invalid: a domain needs at least 1 vCPU");
         }
 
-        var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = TouchesConfig(scope, live);
-        if (maximum && live)
+        var (record, liveDef, persistent) = ResolveChange(name, scope);
+        if (maximum && liveDef is not null)
         {
             throw VireoException.Unsupported($"the maximum vCPU count of running domain '{name}' cannot be changed; use --maximum --config");
         }
 
-        var persistent = config ? RequirePersistent(name) : null;
-        var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
         if (persistent is not null && !maximum && count > persistent.MaxVcpus)
         {
             throw VireoException.Invalid($"requested vcpus is greater than max allowable vcpus for the persistent domain: {count} > {persistent.MaxVcpus}");
@@ -192,10 +189,7 @@ public sealed partial class DomainManager
             throw VireoException.Invalid($"memory size {kib} KiB is invalid: it must be positive");
         }
 
-        var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = TouchesConfig(scope, live);
-        var persistent = config ? RequirePersistent(name) : null;
-        var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
+        var (record, liveDef, persistent) = ResolveChange(name, scope);
         foreach (var d in new[] { liveDef, persistent })
         {
             if (d is not null && kib > d.MemoryKiB)

@@ -63,10 +63,7 @@ public sealed partial class DomainManager
         string name = ResolveName(nameOrId);
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
-        var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = TouchesConfig(scope, live);
-        var persistent = config ? RequirePersistent(name) : null;
-        var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
+        var (record, liveDef, persistent) = ResolveChange(name, scope);
 
         // Check every target before changing any, so a refused request changes nothing.
         foreach (var d in new[] { liveDef, persistent })
@@ -117,12 +114,9 @@ public sealed partial class DomainManager
         string name = ResolveName(nameOrId);
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
-        var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = TouchesConfig(scope, live);
-        var persistent = config ? RequirePersistent(name) : null;
-        if (live)
+        var (record, liveDef, persistent) = ResolveChange(name, scope);
+        if (liveDef is not null)
         {
-            var liveDef = Store.LoadLive(name) ?? throw NoDomain(nameOrId);
             await using (var qmp = await ConnectAsync(record!, ct).ConfigureAwait(false))
             {
                 var vcpus = await qmp.QueryCpusFastAsync(ct).ConfigureAwait(false);
@@ -181,10 +175,7 @@ public sealed partial class DomainManager
         string name = ResolveName(nameOrId);
         using var lk = LockDomain(name);
         var cpus = HostCpus(cpuList);
-        var (record, live) = ResolveScope(name, scope, queryOnly: false);
-        bool config = TouchesConfig(scope, live);
-        var persistent = config ? RequirePersistent(name) : null;
-        var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(nameOrId) : null;
+        var (record, liveDef, persistent) = ResolveChange(name, scope);
         foreach (var d in new[] { liveDef, persistent })
         {
             if (d is not null && (ioThread < 1 || ioThread > d.IoThreads))
@@ -232,8 +223,17 @@ public sealed partial class DomainManager
         return (record, scope.Resolve(record is not null).Live);
     }
 
-    /// <summary>Whether a change in <paramref name="scope"/> reaches the persistent definition (--current on an inactive domain does).</summary>
-    private static bool TouchesConfig(ChangeScope scope, bool live) => scope.Resolve(running: live).Config;
+    /// <summary>
+    /// The definitions a change in <paramref name="scope"/> reaches: the live one (with the runtime record of the
+    /// QEMU that runs it) and/or the persistent one, each null when not reached.
+    /// </summary>
+    private (DomainRuntimeRecord? Record, DomainDefinition? Live, DomainDefinition? Persistent) ResolveChange(string name, ChangeScope scope)
+    {
+        var (record, live) = ResolveScope(name, scope, queryOnly: false);
+        var persistent = scope.Resolve(running: record is not null).Config ? RequirePersistent(name) : null;
+        var liveDef = live ? Store.LoadLive(name) ?? throw NoDomain(name) : null;
+        return (live ? record : null, liveDef, persistent);
+    }
 
     private DomainDefinition RequirePersistent(string name) =>
         Store.LoadPersistent(name) ?? throw VireoException.State($"domain '{name}' is transient: it has no persistent configuration to change");
