@@ -54,7 +54,11 @@ public sealed class LuksTests
         using var i = DiskImage.Open(img, readOnly: true);
         var e2 = Assert.Throws<ImageException>(() => ImageBytes.ReadAll(i));
         Assert.Contains("is encrypted", e2.Message, StringComparison.Ordinal);
-        Assert.Throws<ImageException>(() => DiskImage.Open(img));
+
+        // Opening for writing needs no key (snapshots, resize and check touch only metadata); data writes do.
+        using var rw = DiskImage.Open(img);
+        var e3 = Assert.Throws<ImageException>(() => rw.WriteAsync(0, new byte[512]).AsTask().GetAwaiter().GetResult());
+        Assert.Contains("is encrypted", e3.Message, StringComparison.Ordinal);
     }
 
     [Fact]

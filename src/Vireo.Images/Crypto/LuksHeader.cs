@@ -81,7 +81,7 @@ internal sealed class LuksHeader
             throw new ImageException($"'{path}': LUKS cipher '{cipher}-{mode}' is not supported (only aes-xts-plain64)");
         }
 
-        if (keyBytes is not (32 or 64))
+        if (keyBytes is not (32 or 48 or 64))
         {
             throw new ImageException($"'{path}': LUKS key size {keyBytes} bytes is invalid for aes-xts");
         }

@@ -18,6 +18,7 @@ internal sealed partial class Qcow2Image
         lock (_lock)
         {
             CheckWritable();
+            CheckCompressible();
 
             long total = 0;
             foreach (var c in clusters)
