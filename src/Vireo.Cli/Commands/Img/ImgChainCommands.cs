@@ -39,7 +39,7 @@ internal static class ImgChainCommands
 
     public static int Amend(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("amend", raw, "fto", "pq", ["object", "image-opts"], ["force"]);
+        var a = ImgArgs.Parse("amend", raw, "fto", "pq", ["object", "key-secret"], ["force", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("amend: expecting one image file name");
@@ -80,12 +80,15 @@ internal static class ImgChainCommands
                     },
                     "backing_file" => o with { BackingFile = val },
                     "backing_fmt" => o with { BackingFormat = DiskImage.ParseFormat(val) },
+                    _ when key.StartsWith("encrypt.", StringComparison.Ordinal) || key == "encryption" =>
+                        throw new ImageException($"amend: option '{key}' cannot be amended: changing the encryption or its key slots is not supported"),
                     _ => throw new ImageException($"amend: option '{key}' cannot be amended (supported: compat, lazy_refcounts, backing_file, backing_fmt)"),
                 };
             }
         }
 
-        DiskImage.Amend(a.Positionals[0], o, a.Format("f"));
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        DiskImage.Amend(src.Path, o, src.Format);
         return 0;
     }
 

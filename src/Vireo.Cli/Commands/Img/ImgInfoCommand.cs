@@ -141,6 +141,13 @@ internal static class ImgInfoCommand
             }
 
             w.WriteNumber("refcount-bits", i.RefcountBits);
+            if (i.Luks is { } luks)
+            {
+                w.WriteStartObject("encrypt");
+                ImgLuksInfo.WriteJson(w, luks, withFormat: true);
+                w.WriteEndObject();
+            }
+
             if (i.DataFile is not null)
             {
                 w.WriteString("data-file", i.DataFile);
@@ -153,6 +160,15 @@ internal static class ImgInfoCommand
                 w.WriteBoolean("extended-l2", i.ExtendedL2);
             }
 
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        else if (i.Luks is { } rawLuks)
+        {
+            w.WriteStartObject("format-specific");
+            w.WriteString("type", "luks");
+            w.WriteStartObject("data");
+            ImgLuksInfo.WriteJson(w, rawLuks, withFormat: false);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -224,6 +240,11 @@ internal static class ImgInfoCommand
             }
 
             o.WriteLine($"    refcount bits: {i.RefcountBits}");
+            if (i.Luks is { } luks)
+            {
+                o.WriteLine("    encrypt:");
+                ImgLuksInfo.WriteHuman(o, luks, "        ", withFormat: true);
+            }
             if (i.DataFile is not null)
             {
                 o.WriteLine($"    data file: {i.DataFile}");
@@ -235,6 +256,11 @@ internal static class ImgInfoCommand
                 o.WriteLine($"    corrupt: {(i.Corrupt ? "true" : "false")}");
                 o.WriteLine($"    extended l2: {(i.ExtendedL2 ? "true" : "false")}");
             }
+        }
+        else if (i.Luks is { } rawLuks)
+        {
+            o.WriteLine("Format specific information:");
+            ImgLuksInfo.WriteHuman(o, rawLuks, "    ", withFormat: false);
         }
     }
 
