@@ -15,6 +15,9 @@ public sealed record LuksInfo
 
     public required string IvgenAlg { get; init; }
 
+    /// <summary>The IV generator's hash (essiv only).</summary>
+    public string? IvgenHashAlg { get; init; }
+
     public required string HashAlg { get; init; }
 
     public required string Uuid { get; init; }

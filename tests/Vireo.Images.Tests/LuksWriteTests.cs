@@ -252,6 +252,50 @@ public sealed class LuksWriteTests
     }
 
     [Fact]
+    public async Task CommitAndRebaseThroughEncryptedLayersTakeTheKey()
+    {
+        using var d = new TempDir();
+        string b = d.File("b.qcow2");
+        string t = d.File("t.qcow2");
+        var model = new byte[2 << 20];
+        new Random(11).NextBytes(model);
+        using (var i = DiskImage.Create(b, Encrypted(model.Length)))
+        {
+            await i.WriteAsync(0, model);
+        }
+
+        using (var i = DiskImage.Create(t, Encrypted(0) with { BackingFile = "b.qcow2", BackingFormat = ImageFormat.Qcow2 }))
+        {
+            await i.WriteAsync(300_000, new byte[70_000]);
+            await i.WriteZeroesAsync(1L << 20, 65536);
+        }
+
+        Array.Clear(model, 300_000, 70_000);
+        Array.Clear(model, 1 << 20, 65536);
+        File.WriteAllBytes(d.File("m.raw"), model);
+
+        // Without the key: refused up front, nothing written anywhere.
+        var e = await Assert.ThrowsAsync<ImageException>(() => DiskImage.CommitAsync(t, keep: true));
+        Assert.Contains("is encrypted: give its key", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ImageException>(() => DiskImage.RebaseAsync(t, "", null, unsafeMode: false));
+        Assert.Contains("is encrypted: give its key", e.Message, StringComparison.Ordinal);
+        Assert.Equal("b.qcow2", DiskImage.Inspect(t).BackingFile);
+
+        // Rebase onto nothing copies the base's data into the overlay, encrypted for its clusters.
+        string t2 = d.File("t2.qcow2");
+        File.Copy(t, t2);
+        await DiskImage.RebaseAsync(t2, "", null, unsafeMode: false, options: Key);
+        Assert.Null(DiskImage.Inspect(t2).BackingFile);
+        LuksQemu.AssertClean(t2);
+        LuksQemu.Compare(LuksQemu.Opts(t2), d.File("m.raw"));
+
+        await DiskImage.CommitAsync(t, options: Key);
+        LuksQemu.AssertClean(b);
+        LuksQemu.Compare(LuksQemu.Opts(b), d.File("m.raw"));
+        LuksQemu.Compare(LuksQemu.Opts(t, ",backing.encrypt.key-secret=sec0"), d.File("m.raw"));
+    }
+
+    [Fact]
     public void CreateRefusesWhatItCannotWrite()
     {
         using var d = new TempDir();

@@ -11,6 +11,9 @@ namespace Vireo.Images.Qcow2;
 /// </summary>
 internal sealed partial class Qcow2Image
 {
+    /// <summary>Encrypted and opened without its key: metadata only.</summary>
+    internal bool IsLocked => Header.CryptMethod != 0 && _crypto is null;
+
     /// <summary>Data writes into an encrypted image need its key: refused before anything changes.</summary>
     private void CheckKey()
     {

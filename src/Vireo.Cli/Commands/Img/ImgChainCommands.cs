@@ -7,7 +7,7 @@ internal static class ImgChainCommands
 {
     public static async Task<int> RebaseAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("rebase", raw, "ftTbFo", "qpucU", ["object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("rebase", raw, "ftTbFo", "qpucU", ["object", "key-secret"], ["force-share", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("rebase: expecting one image file name");
@@ -15,20 +15,22 @@ internal static class ImgChainCommands
 
         string? backing = a.Get("b") ?? throw new ImageException("rebase: must specify backing file (-b), or -b \"\" to remove it");
         var progress = ImgDispatcher.Progress(ctx, a.Has("p") && !a.Has("q"));
-        await DiskImage.RebaseAsync(a.Positionals[0], backing, a.Format("F"), a.Has("u"), a.Format("f"), progress).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        await DiskImage.RebaseAsync(src.Path, backing, a.Format("F"), a.Has("u"), src.Format, src.OpenOptions, progress).ConfigureAwait(false);
         return 0;
     }
 
     public static async Task<int> CommitAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("commit", raw, "ftbr", "qdp", ["object", "image-opts"], []);
+        var a = ImgArgs.Parse("commit", raw, "ftbr", "qdp", ["object", "key-secret"], ["image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("commit: expecting one image file name");
         }
 
         var progress = ImgDispatcher.Progress(ctx, a.Has("p") && !a.Has("q"));
-        await DiskImage.CommitAsync(a.Positionals[0], a.Format("f"), a.Get("b"), a.Has("d"), progress).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        await DiskImage.CommitAsync(src.Path, src.Format, a.Get("b"), a.Has("d"), src.OpenOptions, progress).ConfigureAwait(false);
         if (!a.Has("q"))
         {
             ctx.Out.WriteLine("Image committed.");

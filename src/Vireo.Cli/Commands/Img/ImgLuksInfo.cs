@@ -15,6 +15,11 @@ internal static class ImgLuksInfo
         w.WriteString("hash-alg", l.HashAlg);
         w.WriteString("cipher-alg", l.CipherAlg);
         w.WriteString("uuid", l.Uuid);
+        if (l.IvgenHashAlg is not null)
+        {
+            w.WriteString("ivgen-hash-alg", l.IvgenHashAlg);
+        }
+
         if (withFormat)
         {
             w.WriteString("format", "luks");
@@ -51,6 +56,11 @@ internal static class ImgLuksInfo
         o.WriteLine($"{indent}hash alg: {l.HashAlg}");
         o.WriteLine($"{indent}cipher alg: {l.CipherAlg}");
         o.WriteLine($"{indent}uuid: {l.Uuid}");
+        if (l.IvgenHashAlg is not null)
+        {
+            o.WriteLine($"{indent}ivgen hash alg: {l.IvgenHashAlg}");
+        }
+
         if (withFormat)
         {
             o.WriteLine($"{indent}format: luks");
