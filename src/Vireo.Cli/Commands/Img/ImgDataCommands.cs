@@ -105,10 +105,14 @@ internal static class ImgMeasureCommand
         var a = ImgArgs.Parse("measure", raw, "fOlo", "qU", ["output", "size", "object", "key-secret"], ["force-share", "image-opts"]);
         bool json = a.Json("measure");
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
-        var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt, ImgSecrets.Parse(a));
         if (outFmt == ImageFormat.Qcow2)
         {
             DiskImage.ValidateCreateOptions(target);
+        }
+        else if (outFmt == ImageFormat.Luks && target.Password is null)
+        {
+            throw new ImageException("Parameter 'key-secret' is required for cipher");
         }
 
         IBlockImage? src = null;
