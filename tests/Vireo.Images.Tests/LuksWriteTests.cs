@@ -15,17 +15,18 @@ public sealed class LuksWriteTests
     private static ImageOpenOptions Key => new() { Password = Pw };
 
     [Theory]
-    [InlineData(65536, 3, "aes-256", "sha256")]
-    [InlineData(4096, 3, "aes-128", "sha1")]
-    [InlineData(512, 2, "aes-192", "sha512")]
-    public async Task WritesEncryptedQcow2ThatQemuReadsAndReadsWhatQemuWrites(int clusterSize, int version, string cipher, string hash)
+    [InlineData(65536, 3, "aes-256", "sha256", false)]
+    [InlineData(4096, 3, "aes-128", "sha1", false)]
+    [InlineData(512, 2, "aes-192", "sha512", false)]
+    [InlineData(32768, 3, "aes-256", "sha384", true)]
+    public async Task WritesEncryptedQcow2ThatQemuReadsAndReadsWhatQemuWrites(int clusterSize, int version, string cipher, string hash, bool extendedL2)
     {
         using var d = new TempDir();
         string img = d.File("e.qcow2");
         long size = (4L << 20) + 1536;
         var model = new byte[size];
         var rnd = new Random(clusterSize);
-        using (var i = DiskImage.Create(img, Encrypted(size, clusterSize) with { Version = version, LuksCipher = cipher, LuksHash = hash }))
+        using (var i = DiskImage.Create(img, Encrypted(size, clusterSize) with { Version = version, LuksCipher = cipher, LuksHash = hash, ExtendedL2 = extendedL2 }))
         {
             // Fresh: qemu sees a clean, encrypted image that reads as zeroes.
             LuksQemu.AssertClean(img);
