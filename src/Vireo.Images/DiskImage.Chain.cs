@@ -234,7 +234,7 @@ public static partial class DiskImage
     /// count from the start of the input, skip included).
     /// </summary>
     public static async Task DdAsync(string input, ImageFormat? inputFormat, string output, ImageFormat outputFormat,
-        long blockSize, long? count, long skip, CancellationToken ct = default)
+        long blockSize, long? count, long skip, ImageOpenOptions? options = null, CancellationToken ct = default)
     {
         if (blockSize <= 0)
         {
@@ -246,7 +246,8 @@ public static partial class DiskImage
             throw new ImageException("invalid count or skip: must not be negative");
         }
 
-        using var src = Open(input, inputFormat, readOnly: true);
+        using var src = Open(input, inputFormat, readOnly: true, options);
+        RefuseLocked(src);
         long size = src.VirtualSize;
         if (count is { } c && c <= long.MaxValue / blockSize && c * blockSize < size)
         {

@@ -294,6 +294,13 @@ public sealed class LuksWriteTests
         LuksQemu.AssertClean(b);
         LuksQemu.Compare(LuksQemu.Opts(b), d.File("m.raw"));
         LuksQemu.Compare(LuksQemu.Opts(t, ",backing.encrypt.key-secret=sec0"), d.File("m.raw"));
+
+        // dd reads through the key, and without it creates nothing.
+        string o = d.File("dd.raw");
+        await Assert.ThrowsAsync<ImageException>(() => DiskImage.DdAsync(b, null, o, ImageFormat.Raw, 65536, null, 0));
+        Assert.False(File.Exists(o));
+        await DiskImage.DdAsync(b, null, o, ImageFormat.Raw, 65536, null, 0, Key);
+        Assert.Equal(model, File.ReadAllBytes(o));
     }
 
     [Fact]

@@ -96,7 +96,7 @@ internal static class ImgChainCommands
 
     public static async Task<int> DdAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("dd", raw, "fO", "U", ["object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("dd", raw, "fO", "U", ["object", "key-secret"], ["force-share", "image-opts"]);
         string? input = null;
         string? output = null;
         long bs = 512;
@@ -144,7 +144,8 @@ internal static class ImgChainCommands
             throw new ImageException("dd: must specify both input and output files (if= and of=)");
         }
 
-        await DiskImage.DdAsync(input, a.Format("f"), output, a.Format("O") ?? ImageFormat.Raw, bs, count, skip).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), input, a.Format("f"));
+        await DiskImage.DdAsync(src.Path, src.Format, output, a.Format("O") ?? ImageFormat.Raw, bs, count, skip, src.OpenOptions).ConfigureAwait(false);
         return 0;
     }
 }
