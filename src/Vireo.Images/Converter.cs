@@ -42,6 +42,11 @@ internal sealed partial class Converter
             throw new ImageException("Compression not supported for this file format");
         }
 
+        if (o.Compress && (o.CreateOptions?.Encrypted ?? false))
+        {
+            throw new ImageException("Compression and encryption not supported at the same time");
+        }
+
         var sources = new List<IBlockImage>();
         IBlockImage? dst = null;
         IBlockImage? backing = null;
@@ -57,7 +62,8 @@ internal sealed partial class Converter
             bool targetZero;
             if (o.NoCreate)
             {
-                dst = DiskImage.Open(o.Destination, o.DestinationFormat, options: new ImageOpenOptions { NoBacking = o.BackingFile is null });
+                dst = DiskImage.Open(o.Destination, o.DestinationFormat, options: new ImageOpenOptions { NoBacking = o.BackingFile is null, Password = o.DestinationPassword });
+                DiskImage.CheckWritableTarget(dst, o.Compress);
                 if (dst.VirtualSize < total)
                 {
                     throw new ImageException($"destination '{o.Destination}' is smaller ({dst.VirtualSize}) than the source ({total})");
@@ -77,6 +83,9 @@ internal sealed partial class Converter
                 dst = DiskImage.Create(o.Destination, co);
                 // A new LUKS payload is zero ciphertext, which decrypts to noise: zeroes must be written.
                 targetZero = (co.Preallocation != Preallocation.Full || o.DestinationFormat == ImageFormat.Qcow2) && o.DestinationFormat != ImageFormat.Luks;
+
+                // Preallocated clusters of an encrypted qcow2 hold plaintext zeroes: noise once decrypted (as in qemu).
+                targetZero &= !(co.Encrypted && co.Preallocation != Preallocation.Off);
                 if (co.BackingFile is not null)
                 {
                     targetZero = false;

@@ -28,7 +28,7 @@ public static partial class DiskImage
     /// (-u) only rewrites the header. <paramref name="newBacking"/> null or "" means no backing file.
     /// </summary>
     public static async Task RebaseAsync(string path, string? newBacking, ImageFormat? newBackingFormat, bool unsafeMode,
-        ImageFormat? format = null, IProgress<double>? progress = null, CancellationToken ct = default)
+        ImageFormat? format = null, ImageOpenOptions? options = null, IProgress<double>? progress = null, CancellationToken ct = default)
     {
         var fmt = format ?? Probe(path);
         if (fmt != ImageFormat.Qcow2)
@@ -37,7 +37,8 @@ public static partial class DiskImage
         }
 
         string? name = string.IsNullOrEmpty(newBacking) ? null : newBacking;
-        using var top = (Qcow2Image)OpenLayer(path, fmt, false, new ImageOpenOptions { NoBacking = unsafeMode }, [], 0, top: true);
+        var keys = options ?? new ImageOpenOptions();
+        using var top = (Qcow2Image)OpenLayer(path, fmt, false, keys with { NoBacking = unsafeMode }, [], 0, top: true);
         if (unsafeMode)
         {
             top.SetBacking(name, name is null ? null : newBackingFormat is { } uf ? FormatName(uf) : top.Header.BackingFormat);
@@ -49,8 +50,10 @@ public static partial class DiskImage
         {
             if (name is not null)
             {
-                next = Open(ResolveRelative(path, name), newBackingFormat, readOnly: true);
+                next = Open(ResolveRelative(path, name), newBackingFormat, readOnly: true, BelowTop(keys));
             }
+
+            RefuseLocked(top, next);
 
             await CopyBackingDifferencesAsync(top, next, progress, ct).ConfigureAwait(false);
             top.SetBacking(name, next is null ? null : FormatName(next.Format));
@@ -119,10 +122,11 @@ public static partial class DiskImage
     /// Only the immediate backing file can be the base.
     /// </summary>
     public static async Task CommitAsync(string path, ImageFormat? format = null, string? baseImage = null, bool keep = false,
-        IProgress<double>? progress = null, CancellationToken ct = default)
+        ImageOpenOptions? options = null, IProgress<double>? progress = null, CancellationToken ct = default)
     {
         var fmt = format ?? Probe(path);
-        using var top = OpenLayer(path, fmt, false, new ImageOpenOptions { NoBacking = true }, [], 0, top: true);
+        var keys = options ?? new ImageOpenOptions();
+        using var top = OpenLayer(path, fmt, false, keys with { NoBacking = true }, [], 0, top: true);
         if (top is not Qcow2Image q || q.Header.BackingFile is null)
         {
             throw new ImageException("Image does not have a backing file");
@@ -135,8 +139,9 @@ public static partial class DiskImage
         }
 
         var bf = q.Header.BackingFormat is null ? (ImageFormat?)null : ParseFormat(q.Header.BackingFormat);
-        using (var b = Open(backingPath, bf))
+        using (var b = Open(backingPath, bf, options: BelowTop(keys)))
         {
+            RefuseLocked(q, b);
             if (b.VirtualSize < q.VirtualSize)
             {
                 switch (b)
@@ -229,7 +234,7 @@ public static partial class DiskImage
     /// count from the start of the input, skip included).
     /// </summary>
     public static async Task DdAsync(string input, ImageFormat? inputFormat, string output, ImageFormat outputFormat,
-        long blockSize, long? count, long skip, CancellationToken ct = default)
+        long blockSize, long? count, long skip, ImageOpenOptions? options = null, CancellationToken ct = default)
     {
         if (blockSize <= 0)
         {
@@ -241,7 +246,8 @@ public static partial class DiskImage
             throw new ImageException("invalid count or skip: must not be negative");
         }
 
-        using var src = Open(input, inputFormat, readOnly: true);
+        using var src = Open(input, inputFormat, readOnly: true, options);
+        RefuseLocked(src);
         long size = src.VirtualSize;
         if (count is { } c && c <= long.MaxValue / blockSize && c * blockSize < size)
         {

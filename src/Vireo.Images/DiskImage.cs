@@ -54,7 +54,20 @@ public static partial class DiskImage
     };
 
     /// <summary>Creates an image and returns it open for writing.</summary>
-    public static IBlockImage Create(string path, ImageCreateOptions options)
+    public static IBlockImage Create(string path, ImageCreateOptions options) => CreateCore(path, options, openBacking: true);
+
+    /// <summary>
+    /// Creates an image and closes it, never opening its backing file (which may be encrypted with a key
+    /// the caller does not have): what <c>img create</c> needs.
+    /// </summary>
+    public static void CreateFile(string path, ImageCreateOptions options)
+    {
+        using (CreateCore(path, options, openBacking: false))
+        {
+        }
+    }
+
+    private static IBlockImage CreateCore(string path, ImageCreateOptions options, bool openBacking)
     {
         long size = options.Size;
         if (options.BackingFile is not null)
@@ -80,7 +93,7 @@ public static partial class DiskImage
         if (options.Format == ImageFormat.Luks)
         {
             var pw = options.Password ?? throw new ImageException("a LUKS image needs a key: -o key-secret=ID with --object secret,id=ID,...");
-            Crypto.LuksCreator.Create(path, size, pw, options.LuksIterTimeMs);
+            Crypto.LuksWriter.CreateRaw(path, size, Crypto.LuksParams.From(options, pw));
             return Open(path, ImageFormat.Luks, options: new ImageOpenOptions { Password = pw });
         }
 
@@ -108,7 +121,7 @@ public static partial class DiskImage
 
         Qcow2Creator.Validate(options);
         Qcow2Creator.Create(path, options, size);
-        var img = Open(path, ImageFormat.Qcow2, options: new ImageOpenOptions { NoBacking = options.BackingFile is null });
+        var img = Open(path, ImageFormat.Qcow2, options: new ImageOpenOptions { NoBacking = options.BackingFile is null || !openBacking, Password = options.Encrypted ? options.Password : null });
         if (options.Preallocation != Preallocation.Off)
         {
             Qcow2Creator.Preallocate((Qcow2Image)img, options.Preallocation);
@@ -129,7 +142,7 @@ public static partial class DiskImage
 
         if (img is Crypto.LuksImage luks)
         {
-            return new ImageInfo { Path = path, Format = ImageFormat.Luks, VirtualSize = luks.VirtualSize, ActualSize = FileStat.AllocatedBytes(luks.File), Encrypted = true };
+            return new ImageInfo { Path = path, Format = ImageFormat.Luks, VirtualSize = luks.VirtualSize, ActualSize = FileStat.AllocatedBytes(luks.File), Encrypted = true, Luks = DescribeLuks(luks.Header) };
         }
 
         var q = (Qcow2Image)img;
@@ -154,6 +167,7 @@ public static partial class DiskImage
             DataFile = h.DataFile,
             DataFileRaw = (h.Autoclear & 2) != 0,
             Encrypted = h.CryptMethod != 0,
+            Luks = q.Luks is { } lh ? DescribeLuks(lh) : null,
             Snapshots = q.Snapshots.Select(s => s.ToInfo()).ToList(),
             Bitmaps = Qcow2Bitmaps.List(q),
         };
@@ -182,9 +196,9 @@ public static partial class DiskImage
     }
 
     /// <summary>Changes the virtual size; shrinking needs <paramref name="shrink"/>, as qemu-img's --shrink.</summary>
-    public static void Resize(string path, long newSize, bool shrink, ImageFormat? format = null)
+    public static void Resize(string path, long newSize, bool shrink, ImageFormat? format = null, ImageOpenOptions? options = null)
     {
-        using var img = OpenLayer(path, format ?? Probe(path), false, new ImageOpenOptions { NoBacking = true }, [], 0, top: true);
+        using var img = OpenLayer(path, format ?? Probe(path), false, (options ?? new ImageOpenOptions()) with { NoBacking = true }, [], 0, top: true);
         if (newSize < img.VirtualSize && !shrink)
         {
             throw new ImageException("Use the --shrink option to perform a shrink operation.");
@@ -268,7 +282,8 @@ public static partial class DiskImage
                 ImageFormat? bf = top && options.BackingOverride is not null ? options.BackingOverrideFormat
                     : h.BackingFormat is null ? null : ParseFormat(h.BackingFormat);
                 string resolved = ResolveRelative(path, name);
-                return OpenLayer(resolved, bf, true, options, chain, depth + 1, top: false);
+                var below = options.BackingPassword is null ? options : options with { Password = options.BackingPassword };
+                return OpenLayer(resolved, bf, true, below, chain, depth + 1, top: false);
             }, password: options.Password);
         }
         catch

@@ -58,6 +58,9 @@ public sealed record ImageInfo
 
     public bool Encrypted { get; init; }
 
+    /// <summary>The LUKS1 header of an encrypted image (qemu-img info's <c>encrypt</c> block).</summary>
+    public LuksInfo? Luks { get; init; }
+
     public IReadOnlyList<SnapshotInfo> Snapshots { get; init; } = [];
 
     public IReadOnlyList<BitmapInfo> Bitmaps { get; init; } = [];

@@ -127,6 +127,13 @@ public static partial class DiskImage
             return (full ? virtualSize : data, virtualSize);
         }
 
+        if (target.Format == ImageFormat.Luks)
+        {
+            // Header and key material, then the whole payload (written as ciphertext, never sparse).
+            long total = Crypto.LuksWriter.AreaLength(Crypto.LuksParams.KeyBytesOf(target.LuksCipher)) + ((virtualSize + 511) & ~511L);
+            return (total, total);
+        }
+
         long cs = target.ClusterSize;
         long aligned = (virtualSize + cs - 1) / cs * cs;
         long required = source is null ? 0 : target.BackingFile is not null ? aligned : await DataBytesAsync(source, cs, ct).ConfigureAwait(false);
@@ -135,7 +142,9 @@ public static partial class DiskImage
             required = aligned;
         }
 
-        long fully = PreallocSize(aligned, cs, System.Numerics.BitOperations.Log2((uint)target.RefcountBits), target.ExtendedL2);
+        // An encrypted qcow2 also holds its LUKS header area, in whole clusters.
+        long luks = target.Encrypted ? (Crypto.LuksWriter.AreaLength(Crypto.LuksParams.KeyBytesOf(target.LuksCipher)) + cs - 1) / cs * cs : 0;
+        long fully = PreallocSize(aligned, cs, System.Numerics.BitOperations.Log2((uint)target.RefcountBits), target.ExtendedL2) + luks;
         return (fully - aligned + required, fully);
     }
 

@@ -36,6 +36,9 @@ public sealed record ImageOpenOptions
     /// inspected but its data cannot be read. Never printed or logged.
     /// </summary>
     public byte[]? Password { get; init; }
+
+    /// <summary>The key of encrypted backing layers when it is not <see cref="Password"/> (qemu's backing.encrypt.key-secret).</summary>
+    public byte[]? BackingPassword { get; init; }
 }
 
 /// <summary>Options for <see cref="DiskImage.Create"/>, named after qemu-img's <c>-o</c> keys.</summary>
@@ -48,6 +51,15 @@ public sealed record ImageCreateOptions
 
     /// <summary>Time PBKDF2 should take to unlock a new LUKS image, as qemu's iter-time (ms).</summary>
     public int LuksIterTimeMs { get; init; } = 2000;
+
+    /// <summary>qcow2 only: encrypt the data with LUKS (qemu's <c>encrypt.format=luks</c>); needs <see cref="Password"/>.</summary>
+    public bool Encrypted { get; init; }
+
+    /// <summary>LUKS cipher-alg: aes-128, aes-192 or aes-256 (always in XTS mode with plain64 IVs).</summary>
+    public string LuksCipher { get; init; } = "aes-256";
+
+    /// <summary>LUKS hash-alg (PBKDF2, digest, AF split): sha1, sha256, sha384 or sha512.</summary>
+    public string LuksHash { get; init; } = "sha256";
 
     /// <summary>Virtual size in bytes; when 0 and a backing file is given, the backing file's size.</summary>
     public long Size { get; init; }
@@ -92,6 +104,9 @@ public sealed record ConvertOptions
 
     /// <summary>Creation options of the destination (-o); Size and Format are filled in by convert.</summary>
     public ImageCreateOptions? CreateOptions { get; init; }
+
+    /// <summary>With <see cref="NoCreate"/>: the key of an existing encrypted destination.</summary>
+    public byte[]? DestinationPassword { get; init; }
 
     /// <summary>-c: write compressed clusters (qcow2 only).</summary>
     public bool Compress { get; init; }

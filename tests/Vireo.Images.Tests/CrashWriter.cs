@@ -8,6 +8,9 @@ namespace Vireo.Images.Tests;
 /// </summary>
 public static class CrashWriter
 {
+    /// <summary>The environment variable that carries the key of an encrypted image to the writer.</summary>
+    public const string KeyVariable = "VIREO_CRASH_WRITER_KEY";
+
     public static int Main(string[] args)
     {
         if (args.Length == 3 && args[0] == "crash-writer")
@@ -26,7 +29,8 @@ public static class CrashWriter
     {
         var rnd = new Random(seed);
         var buf = new byte[256 << 10];
-        var img = DiskImage.Open(path);
+        var key = Environment.GetEnvironmentVariable(KeyVariable) is { } k ? new ImageOpenOptions { Password = System.Text.Encoding.UTF8.GetBytes(k) } : null;
+        var img = DiskImage.Open(path, options: key);
         try
         {
             for (long i = 0; ; i++)
@@ -49,7 +53,7 @@ public static class CrashWriter
                     // Growing moves the L1 table (and sometimes the refcount table).
                     img.Dispose();
                     DiskImage.Resize(path, size + (8L << 20), shrink: false);
-                    img = DiskImage.Open(path);
+                    img = DiskImage.Open(path, options: key);
                 }
 
                 if (i % 8 == 0)

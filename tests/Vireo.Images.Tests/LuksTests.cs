@@ -38,6 +38,24 @@ public sealed class LuksTests
         var check = DiskImage.Check(img);
         Assert.Equal(0, check.Leaks);
         Assert.Equal(0, check.Corruptions);
+        i.Dispose();
+
+        // Vireo writes into qemu's encrypted image (in place, copy-on-write, zeroes); qemu reads it back.
+        using (var w = DiskImage.Open(img, options: new ImageOpenOptions { Password = Encoding.UTF8.GetBytes("pw") }))
+        {
+            var bytes = new byte[70_000];
+            new Random(2).NextBytes(bytes);
+            w.WriteAsync(50_000, bytes).AsTask().GetAwaiter().GetResult();
+            bytes.CopyTo(got, 50_000);
+            w.WriteAsync(5L << 20, bytes.AsMemory(0, 3000)).AsTask().GetAwaiter().GetResult();
+            bytes.AsSpan(0, 3000).CopyTo(got.AsSpan(5 << 20));
+            w.WriteZeroesAsync(1000 * 1024, 4096).AsTask().GetAwaiter().GetResult();
+            got.AsSpan(1000 * 1024, 4096).Clear();
+        }
+
+        File.WriteAllBytes(raw, got);
+        Qemu.Img("compare", "--object", Secret, "--image-opts", $"driver=qcow2,file.filename={img},encrypt.key-secret=sec0", $"driver=raw,file.filename={raw}");
+        Qemu.Img("check", "--object", Secret, "--image-opts", $"driver=qcow2,file.filename={img},encrypt.key-secret=sec0");
     }
 
     [Fact]
@@ -54,7 +72,11 @@ public sealed class LuksTests
         using var i = DiskImage.Open(img, readOnly: true);
         var e2 = Assert.Throws<ImageException>(() => ImageBytes.ReadAll(i));
         Assert.Contains("is encrypted", e2.Message, StringComparison.Ordinal);
-        Assert.Throws<ImageException>(() => DiskImage.Open(img));
+
+        // Opening for writing needs no key (snapshots, resize and check touch only metadata); data writes do.
+        using var rw = DiskImage.Open(img);
+        var e3 = Assert.Throws<ImageException>(() => rw.WriteAsync(0, new byte[512]).AsTask().GetAwaiter().GetResult());
+        Assert.Contains("is encrypted", e3.Message, StringComparison.Ordinal);
     }
 
     [Fact]

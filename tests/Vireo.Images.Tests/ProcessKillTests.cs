@@ -10,18 +10,19 @@ namespace Vireo.Images.Tests;
 public sealed class ProcessKillTests
 {
     [Theory]
-    [InlineData(4096, 16)]
-    [InlineData(65536, 8)]
-    public async Task KilledWritersLeaveAtMostLeaks(int clusterSize, int refcountBits)
+    [InlineData(4096, 16, false)]
+    [InlineData(65536, 8, false)]
+    [InlineData(16384, 16, true)]
+    public async Task KilledWritersLeaveAtMostLeaks(int clusterSize, int refcountBits, bool encrypted)
     {
         using var d = new TempDir();
         string img = d.File("k.qcow2");
-        DiskImage.Create(img, new ImageCreateOptions { Size = 16L << 20, ClusterSize = clusterSize, RefcountBits = refcountBits }).Dispose();
+        DiskImage.Create(img, new ImageCreateOptions { Size = 16L << 20, ClusterSize = clusterSize, RefcountBits = refcountBits, Encrypted = encrypted, Password = encrypted ? "pw"u8.ToArray() : null, LuksIterTimeMs = 10 }).Dispose();
         var rnd = new Random(clusterSize);
         for (int round = 0; round < 6; round++)
         {
             int lines = rnd.Next(1, 40);
-            using (var p = StartWriter(img, (clusterSize * 100) + round))
+            using (var p = StartWriter(img, (clusterSize * 100) + round, encrypted))
             {
                 try
                 {
@@ -41,16 +42,24 @@ public sealed class ProcessKillTests
                 }
             }
 
-            var (exit, o, e) = Qemu.Run("qemu-img", "check", img);
+            var (exit, o, e) = encrypted ? LuksQemu.Check(img) : Qemu.Run("qemu-img", "check", img);
             Assert.True(exit is 0 or 3, $"round {round}: qemu-img check exit {exit}\n{o}{e}");
         }
 
         // Leaks are all a kill leaves, and repairing them gives a clean image.
-        Qemu.Img("check", "-q", "-r", "leaks", img);
-        Qemu.AssertClean(img);
+        if (encrypted)
+        {
+            Qemu.Img("check", "-q", "-r", "leaks", "--object", LuksQemu.Secret, "--image-opts", LuksQemu.Opts(img));
+            LuksQemu.AssertClean(img);
+        }
+        else
+        {
+            Qemu.Img("check", "-q", "-r", "leaks", img);
+            Qemu.AssertClean(img);
+        }
     }
 
-    private static Process StartWriter(string img, int seed)
+    private static Process StartWriter(string img, int seed, bool encrypted)
     {
         string dll = typeof(CrashWriter).Assembly.Location;
         string host = Environment.ProcessPath is { } pp && Path.GetFileNameWithoutExtension(pp) == "dotnet" ? pp : "dotnet";
@@ -59,6 +68,11 @@ public sealed class ProcessKillTests
         psi.ArgumentList.Add("crash-writer");
         psi.ArgumentList.Add(img);
         psi.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (encrypted)
+        {
+            psi.Environment[CrashWriter.KeyVariable] = "pw";
+        }
+
         return Process.Start(psi)!;
     }
 }

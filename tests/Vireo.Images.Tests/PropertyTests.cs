@@ -8,26 +8,30 @@ namespace Vireo.Images.Tests;
 /// </summary>
 public sealed class PropertyTests
 {
-    public static TheoryData<int, int, int, bool> Seeds => new()
+    public static TheoryData<int, int, int, bool, bool> Seeds => new()
     {
-        { 1, 65536, 16, false },
-        { 2, 4096, 2, false },
-        { 3, 512, 64, false },
-        { 4, 16384, 16, true },
-        { 5, 65536, 8, false },
-        { 6, 8192, 32, false },
+        { 1, 65536, 16, false, false },
+        { 2, 4096, 2, false, false },
+        { 3, 512, 64, false, false },
+        { 4, 16384, 16, true, false },
+        { 5, 65536, 8, false, false },
+        { 6, 8192, 32, false, false },
+        { 7, 4096, 16, true, true },
+        { 8, 65536, 16, false, true },
     };
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public async Task RandomOperationsMatchTheModel(int seed, int clusterSize, int refcountBits, bool withBacking)
+    public async Task RandomOperationsMatchTheModel(int seed, int clusterSize, int refcountBits, bool withBacking, bool encrypted)
     {
         using var d = new TempDir();
+        // One LUKS layout: every data write is encrypted for its host cluster, copy-on-write included.
+        var key = encrypted ? new ImageOpenOptions { Password = "pw"u8.ToArray() } : null;
         var rnd = new Random(seed);
         string path = d.File("p.qcow2");
         long size = 6L << 20;
         byte[] model = new byte[size];
-        var opts = new ImageCreateOptions { Size = size, ClusterSize = clusterSize, RefcountBits = refcountBits, ExtendedL2 = clusterSize >= 16384 && seed % 2 == 0 };
+        var opts = new ImageCreateOptions { Size = size, ClusterSize = clusterSize, RefcountBits = refcountBits, ExtendedL2 = clusterSize >= 16384 && seed % 2 == 0, Encrypted = encrypted, Password = key?.Password, LuksIterTimeMs = 10 };
         if (withBacking)
         {
             string b = d.File("b.raw");
@@ -81,10 +85,10 @@ public sealed class PropertyTests
                         catch (ImageException e) when (e.Message.Contains("cannot count another reference", StringComparison.Ordinal))
                         {
                             // Narrow refcounts run out of room: refused up front, image untouched.
-                            Qemu.AssertClean(path);
+                            AssertClean(path, encrypted);
                         }
 
-                        img = DiskImage.Open(path);
+                        img = DiskImage.Open(path, options: key);
                         break;
                     case 11 when snaps.Count > 0:
                         await img.DisposeAsync();
@@ -99,7 +103,7 @@ public sealed class PropertyTests
                             catch (ImageException e) when (e.Message.Contains("cannot count another reference", StringComparison.Ordinal))
                             {
                                 // Applying holds both trees for a moment; narrow refcounts refuse it up front.
-                                Qemu.AssertClean(path);
+                                AssertClean(path, encrypted);
                             }
                         }
                         else
@@ -108,24 +112,24 @@ public sealed class PropertyTests
                             snaps.Remove(pick);
                         }
 
-                        img = DiskImage.Open(path);
+                        img = DiskImage.Open(path, options: key);
                         Assert.True(model.AsSpan().SequenceEqual(ImageBytes.ReadAll(img)), $"seed {seed} step {step}: contents differ after snapshot {pick}");
                         break;
                     case 8 when !withBacking && snaps.Count == 0:
                         // Resize (grow or shrink) through the facade, then reopen.
                         await img.DisposeAsync();
                         long newSize = Math.Max(512, (model.Length + rnd.NextInt64(-(2L << 20), 2L << 20)) & ~511L);
-                        DiskImage.Resize(path, newSize, shrink: true);
+                        DiskImage.Resize(path, newSize, shrink: true, options: key);
                         var resized = new byte[newSize];
                         Array.Copy(model, resized, Math.Min(model.Length, newSize));
                         model = resized;
-                        img = DiskImage.Open(path);
+                        img = DiskImage.Open(path, options: key);
                         Assert.Equal(newSize, img.VirtualSize);
                         break;
                     default:
                         // Reopen: everything must come back from disk.
                         await img.DisposeAsync();
-                        img = DiskImage.Open(path);
+                        img = DiskImage.Open(path, options: key);
                         break;
                 }
             }
@@ -137,9 +141,28 @@ public sealed class PropertyTests
             await img.DisposeAsync();
         }
 
-        Qemu.AssertClean(path);
+        AssertClean(path, encrypted);
         string raw = d.File("model.raw");
         File.WriteAllBytes(raw, model);
-        Qemu.Img("compare", "-f", "qcow2", "-F", "raw", path, raw);
+        if (encrypted)
+        {
+            LuksQemu.Compare(LuksQemu.Opts(path), raw);
+        }
+        else
+        {
+            Qemu.Img("compare", "-f", "qcow2", "-F", "raw", path, raw);
+        }
+    }
+
+    private static void AssertClean(string path, bool encrypted)
+    {
+        if (encrypted)
+        {
+            LuksQemu.AssertClean(path);
+        }
+        else
+        {
+            Qemu.AssertClean(path);
+        }
     }
 }

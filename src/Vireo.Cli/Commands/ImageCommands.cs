@@ -26,7 +26,11 @@ internal static class ImageCommands
                       "  vireo img rebase -b base.qcow2 -F qcow2 overlay.qcow2  (-u: rewrite the header only)\n" +
                       "  vireo img commit overlay.qcow2                      (-d keeps the overlay's data)\n" +
                       "  vireo img amend -o compat=1.1,lazy_refcounts=on disk.qcow2\n" +
-                      "  vireo img dd -O qcow2 bs=1M count=64 skip=2 if=disk.raw of=part.qcow2",
+                      "  vireo img dd -O qcow2 bs=1M count=64 skip=2 if=disk.raw of=part.qcow2\n" +
+                      "Encryption (LUKS1, aes-xts-plain64; secrets as qemu-img takes them, never printed):\n" +
+                      "  vireo img create -f qcow2 --object secret,id=sec0,file=pw.txt -o encrypt.format=luks,encrypt.key-secret=sec0 disk.qcow2 10G\n" +
+                      "  vireo img convert --object secret,id=sec0,data=pw --key-secret sec0 -O raw disk.qcow2 disk.raw\n" +
+                      "  vireo img convert -n --object secret,id=sec0,data=pw --target-image-opts disk.raw driver=qcow2,file.filename=disk.qcow2,encrypt.key-secret=sec0",
         },
     ];
 }

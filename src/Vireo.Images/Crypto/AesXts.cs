@@ -17,9 +17,9 @@ internal sealed class AesXts : IDisposable
 
     public AesXts(ReadOnlySpan<byte> key)
     {
-        if (key.Length is not (32 or 64))
+        if (key.Length is not (32 or 48 or 64))
         {
-            throw new ImageException($"AES-XTS key length {key.Length} is not 32 or 64 bytes");
+            throw new ImageException($"AES-XTS key length {key.Length} is not 32, 48 or 64 bytes");
         }
 
         int half = key.Length / 2;

@@ -76,17 +76,12 @@ internal sealed class LuksHeader
         uint payload = BinaryPrimitives.ReadUInt32BigEndian(b[104..]);
         uint keyBytes = BinaryPrimitives.ReadUInt32BigEndian(b[108..]);
         uint mkIter = BinaryPrimitives.ReadUInt32BigEndian(b[164..]);
-        if (cipher != "aes" || mode != "xts-plain64")
+        // Other ciphers and hashes are described (info, check) but refused when the key is used (EnsureSupported).
+        if (keyBytes is < 16 or > 64)
         {
-            throw new ImageException($"'{path}': LUKS cipher '{cipher}-{mode}' is not supported (only aes-xts-plain64)");
+            throw ImageException.Corrupt(path, $"LUKS key size {keyBytes} bytes is invalid");
         }
 
-        if (keyBytes is not (32 or 64))
-        {
-            throw new ImageException($"'{path}': LUKS key size {keyBytes} bytes is invalid for aes-xts");
-        }
-
-        _ = HashOf(hash, path);
         if (mkIter == 0 || mkIter > int.MaxValue)
         {
             throw ImageException.Corrupt(path, $"LUKS master key iteration count {mkIter} is invalid");
@@ -130,6 +125,7 @@ internal sealed class LuksHeader
     /// </summary>
     public byte[] Unlock(SafeFileHandle file, ReadOnlySpan<byte> password, string path)
     {
+        EnsureSupported(path);
         var hash = HashOf(HashSpec, path);
         foreach (var s in Slots)
         {
@@ -160,6 +156,22 @@ internal sealed class LuksHeader
         }
 
         throw new ImageException($"invalid password for '{path}'");
+    }
+
+    /// <summary>Only aes-xts-plain64 (qemu's default) is decrypted; the hash must be one .NET has.</summary>
+    private void EnsureSupported(string path)
+    {
+        if (CipherName != "aes" || CipherMode != "xts-plain64")
+        {
+            throw new ImageException($"'{path}': LUKS cipher '{CipherName}-{CipherMode}' is not supported (only aes-xts-plain64)");
+        }
+
+        if (KeyBytes is not (32 or 48 or 64))
+        {
+            throw new ImageException($"'{path}': LUKS key size {KeyBytes} bytes is invalid for aes-xts");
+        }
+
+        _ = HashOf(HashSpec, path);
     }
 
     /// <summary>LUKS1 anti-forensic merge: XOR the stripes together, diffusing after each but the last.</summary>

@@ -48,6 +48,9 @@ internal sealed class LuksImage : IBlockImage
 
     internal LuksHeader Header { get; }
 
+    /// <summary>Opened without its key: it can be described, not read or written.</summary>
+    internal bool IsLocked => _crypto is null;
+
     internal SafeFileHandle File => _file;
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct = default)

@@ -40,6 +40,12 @@ internal static class Qcow2Creator
         {
             throw new ImageException($"size {o.Size} is out of range");
         }
+
+        if (o.Encrypted)
+        {
+            _ = o.Password ?? throw new ImageException("Parameter 'encrypt.key-secret' is required for cipher (encrypt.format=luks)");
+            _ = Crypto.LuksParams.From(o, o.Password);
+        }
     }
 
     public static void Create(string path, ImageCreateOptions o, long size)
@@ -67,12 +73,16 @@ internal static class Qcow2Creator
         }
 
         long l1Clusters = Math.Max(1, ((l1Entries * 8) + cs - 1) / cs);
+
+        // qemu puts the LUKS header and key material in clusters right after the L1 table.
+        long luksLength = o.Encrypted ? Crypto.LuksWriter.AreaLength(Crypto.LuksParams.KeyBytesOf(o.LuksCipher)) : 0;
+        long luksClusters = (luksLength + cs - 1) / cs;
         long entriesPerBlock = (long)cs * 8 / o.RefcountBits;
         long rtClusters = 1;
         long rbClusters = 1;
         while (true)
         {
-            long total = 1 + rtClusters + rbClusters + l1Clusters;
+            long total = 1 + rtClusters + rbClusters + l1Clusters + luksClusters;
             long rb = (total + entriesPerBlock - 1) / entriesPerBlock;
             long rtc = Math.Max(1, ((rb * 8) + cs - 1) / cs);
             if (rb == rbClusters && rtc == rtClusters)
@@ -88,7 +98,16 @@ internal static class Qcow2Creator
         h.RefcountTableClusters = (int)rtClusters;
         h.L1TableOffset = (1 + rtClusters + rbClusters) * cs;
         h.L1Size = (int)l1Entries;
-        long used = 1 + rtClusters + rbClusters + l1Clusters;
+        long used = 1 + rtClusters + rbClusters + l1Clusters + luksClusters;
+        long luksOffset = (1 + rtClusters + rbClusters + l1Clusters) * cs;
+        if (o.Encrypted)
+        {
+            h.CryptMethod = 2;
+            var ext = new byte[16];
+            BinaryPrimitives.WriteUInt64BigEndian(ext, (ulong)luksOffset);
+            BinaryPrimitives.WriteUInt64BigEndian(ext.AsSpan(8), (ulong)luksLength);
+            h.OtherExtensions.Add(new HeaderExtension(Qcow2Header.ExtEncryption, ext));
+        }
 
         using var file = File.Open(path, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.ReadWrite, Share = FileShare.Read });
         var handle = file.SafeFileHandle;
@@ -108,6 +127,13 @@ internal static class Qcow2Creator
         RandomAccess.Write(handle, rt, cs);
         RandomAccess.Write(handle, rbs, (1 + rtClusters) * cs);
         RandomAccess.Write(handle, new byte[l1Clusters * cs], h.L1TableOffset);
+        if (o.Encrypted)
+        {
+            // The area is whole clusters; what the key material leaves of it reads as zeroes.
+            RandomAccess.SetLength(handle, used * cs);
+            Crypto.LuksWriter.Write(handle, luksOffset, Crypto.LuksParams.From(o, o.Password!));
+        }
+
         RandomAccess.Write(handle, h.Serialize(), 0);
     }
 

@@ -341,7 +341,7 @@ internal sealed class Qcow2Header
             pos = WriteExt(s, pos, ExtFeatureNames, FeatureNameTable());
         }
 
-        if (Version == 3 || BackingFile is not null)
+        if (Version == 3 || BackingFile is not null || pos > V2HeaderLength)
         {
             pos = WriteExt(s, pos, ExtEnd, []);
         }

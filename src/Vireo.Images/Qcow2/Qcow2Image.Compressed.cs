@@ -18,6 +18,7 @@ internal sealed partial class Qcow2Image
         lock (_lock)
         {
             CheckWritable();
+            CheckCompressible();
             int firstIndex = clusters.Min(c => c.Index);
             int lastIndex = clusters.Max(c => c.Index);
             MarkDirty(guestOffset + ((long)firstIndex << ClusterBits), (long)(lastIndex - firstIndex + 1) << ClusterBits);

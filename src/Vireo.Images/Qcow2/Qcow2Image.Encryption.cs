@@ -8,7 +8,7 @@ namespace Vireo.Images.Qcow2;
 /// <summary>
 /// qcow2 LUKS encryption (crypt_method 2): the LUKS1 header lives in the area the 0x0537be77 extension
 /// names; data clusters are AES-XTS sectors whose plain64 IV is the *host* sector number (qemu's
-/// crypt_physical_offset for LUKS). Read-only for now.
+/// crypt_physical_offset for LUKS). Writes are in Qcow2Image.EncryptedWrite.
 /// </summary>
 internal sealed partial class Qcow2Image
 {
@@ -16,7 +16,7 @@ internal sealed partial class Qcow2Image
 
     internal LuksHeader? Luks { get; private set; }
 
-    private static LuksHeader? OpenEncryption(string path, SafeFileHandle file, Qcow2Header header, bool readOnly)
+    private static LuksHeader? OpenEncryption(string path, SafeFileHandle file, Qcow2Header header)
     {
         if (header.CryptMethod == 0)
         {
@@ -31,11 +31,6 @@ internal sealed partial class Qcow2Image
         if (header.CryptMethod != 2)
         {
             throw ImageException.Corrupt(path, $"unknown crypt_method {header.CryptMethod}");
-        }
-
-        if (!readOnly)
-        {
-            throw new ImageException($"'{path}': writing LUKS-encrypted images is not supported yet");
         }
 
         var ext = header.OtherExtensions.FirstOrDefault(e => e.Type == Qcow2Header.ExtEncryption);

@@ -16,6 +16,7 @@ internal sealed partial class Qcow2Image
         lock (_lock)
         {
             CheckWritable();
+            CheckKey();
             CheckRange(offset, data.Length);
             MarkDirty(offset, data.Length);
             WriteCore(offset, data);
@@ -89,7 +90,7 @@ internal sealed partial class Qcow2Image
                     throw ImageException.Corrupt(Path, $"L2 entry for guest offset {gs} points past the end of the file (0x{host:x})");
                 }
 
-                FileIo.Write(_file, data.Span.Slice((int)(a - pos), (int)(b - a)), host + (a - gs));
+                WriteData(a, host + (a - gs), data.Span.Slice((int)(a - pos), (int)(b - a)));
                 i = j;
                 continue;
             }
@@ -139,7 +140,7 @@ internal sealed partial class Qcow2Image
             }
 
             // Coalesce consecutive direct slices so the kernel sees large writes.
-            FileIo.Write(_file, Coalesce(pieces), hostStart);
+            WriteData(tableBase + ((long)i << ClusterBits), hostStart, Coalesce(pieces));
             for (int j = 0; j < got; j++)
             {
                 int idx = i + j;
@@ -278,6 +279,7 @@ internal sealed partial class Qcow2Image
         lock (_lock)
         {
             CheckWritable();
+            CheckKey();
             CheckRange(offset, length);
             MarkDirty(offset, length);
             WriteZeroesCore(offset, length);

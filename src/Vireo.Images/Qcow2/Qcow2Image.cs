@@ -72,7 +72,7 @@ internal sealed partial class Qcow2Image : IBlockImage
         }
 
         var header = hbuf == first ? probe : Qcow2Header.Parse(hbuf, len, path);
-        var luks = OpenEncryption(path, file, header, readOnly);
+        var luks = OpenEncryption(path, file, header);
 
         if (!readOnly && (header.Incompatible & IncompatibleFeatures.Corrupt) != 0)
         {

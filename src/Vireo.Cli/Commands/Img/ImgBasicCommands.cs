@@ -36,14 +36,19 @@ internal static class ImgBasicCommands
         }
 
         string path = a.Positionals[0];
-        using (DiskImage.Create(path, o))
-        {
-        }
+        DiskImage.CreateFile(path, o);
 
         if (!a.Has("q"))
         {
             var info = DiskImage.Inspect(path, fmt);
             var parts = new List<string> { $"Formatting '{path}', fmt={DiskImage.FormatName(fmt)}" };
+            foreach (var s in a.GetAll("o"))
+            {
+                // The encryption options as given (a secret's id, never its value), as qemu-img echoes them.
+                parts.AddRange(ImgSecrets.SplitOptions(s, "-o", firstIsType: false, out _)
+                    .Where(kv => kv.Key.StartsWith("encrypt.", StringComparison.Ordinal))
+                    .Select(kv => $"{kv.Key}={kv.Value}"));
+            }
             if (fmt == ImageFormat.Qcow2)
             {
                 parts.Add($"cluster_size={o.ClusterSize}");
@@ -87,7 +92,7 @@ internal static class ImgBasicCommands
             list.RemoveAt(list.Count - 1);
         }
 
-        var a = ImgArgs.Parse("resize", list, "f", "qU", ["object", "preallocation"], ["shrink"]);
+        var a = ImgArgs.Parse("resize", list, "f", "qU", ["object", "preallocation", "key-secret"], ["shrink", "image-opts"]);
         if (sizeArg is not null)
         {
             a.Positionals.Add(sizeArg);
@@ -98,9 +103,10 @@ internal static class ImgBasicCommands
             throw new ImageException("resize: expecting a filename and a size");
         }
 
-        string path = a.Positionals[0];
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        string path = src.Path;
         string s = a.Positionals[1];
-        var info = DiskImage.Inspect(path, a.Format("f"));
+        var info = DiskImage.Inspect(path, src.Format);
         long size = s[0] switch
         {
             '+' => info.VirtualSize + ImgArgs.ParseSize(s[1..], "image size"),
@@ -112,7 +118,7 @@ internal static class ImgBasicCommands
             throw new ImageException("New image size must be positive");
         }
 
-        DiskImage.Resize(path, size, a.Has("shrink"), info.Format);
+        DiskImage.Resize(path, size, a.Has("shrink"), info.Format, src.OpenOptions);
         if (!a.Has("q"))
         {
             ctx.Out.WriteLine("Image resized.");

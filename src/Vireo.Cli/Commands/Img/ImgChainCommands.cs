@@ -7,7 +7,7 @@ internal static class ImgChainCommands
 {
     public static async Task<int> RebaseAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("rebase", raw, "ftTbFo", "qpucU", ["object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("rebase", raw, "ftTbFo", "qpucU", ["object", "key-secret"], ["force-share", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("rebase: expecting one image file name");
@@ -15,20 +15,22 @@ internal static class ImgChainCommands
 
         string? backing = a.Get("b") ?? throw new ImageException("rebase: must specify backing file (-b), or -b \"\" to remove it");
         var progress = ImgDispatcher.Progress(ctx, a.Has("p") && !a.Has("q"));
-        await DiskImage.RebaseAsync(a.Positionals[0], backing, a.Format("F"), a.Has("u"), a.Format("f"), progress).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        await DiskImage.RebaseAsync(src.Path, backing, a.Format("F"), a.Has("u"), src.Format, src.OpenOptions, progress).ConfigureAwait(false);
         return 0;
     }
 
     public static async Task<int> CommitAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("commit", raw, "ftbr", "qdp", ["object", "image-opts"], []);
+        var a = ImgArgs.Parse("commit", raw, "ftbr", "qdp", ["object", "key-secret"], ["image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("commit: expecting one image file name");
         }
 
         var progress = ImgDispatcher.Progress(ctx, a.Has("p") && !a.Has("q"));
-        await DiskImage.CommitAsync(a.Positionals[0], a.Format("f"), a.Get("b"), a.Has("d"), progress).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        await DiskImage.CommitAsync(src.Path, src.Format, a.Get("b"), a.Has("d"), src.OpenOptions, progress).ConfigureAwait(false);
         if (!a.Has("q"))
         {
             ctx.Out.WriteLine("Image committed.");
@@ -39,7 +41,7 @@ internal static class ImgChainCommands
 
     public static int Amend(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("amend", raw, "fto", "pq", ["object", "image-opts"], ["force"]);
+        var a = ImgArgs.Parse("amend", raw, "fto", "pq", ["object", "key-secret"], ["force", "image-opts"]);
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("amend: expecting one image file name");
@@ -80,18 +82,21 @@ internal static class ImgChainCommands
                     },
                     "backing_file" => o with { BackingFile = val },
                     "backing_fmt" => o with { BackingFormat = DiskImage.ParseFormat(val) },
+                    _ when key.StartsWith("encrypt.", StringComparison.Ordinal) || key == "encryption" =>
+                        throw new ImageException($"amend: option '{key}' cannot be amended: changing the encryption or its key slots is not supported"),
                     _ => throw new ImageException($"amend: option '{key}' cannot be amended (supported: compat, lazy_refcounts, backing_file, backing_fmt)"),
                 };
             }
         }
 
-        DiskImage.Amend(a.Positionals[0], o, a.Format("f"));
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), a.Positionals[0], a.Format("f"));
+        DiskImage.Amend(src.Path, o, src.Format);
         return 0;
     }
 
     public static async Task<int> DdAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("dd", raw, "fO", "U", ["object", "image-opts"], ["force-share"]);
+        var a = ImgArgs.Parse("dd", raw, "fO", "U", ["object", "key-secret"], ["force-share", "image-opts"]);
         string? input = null;
         string? output = null;
         long bs = 512;
@@ -139,7 +144,8 @@ internal static class ImgChainCommands
             throw new ImageException("dd: must specify both input and output files (if= and of=)");
         }
 
-        await DiskImage.DdAsync(input, a.Format("f"), output, a.Format("O") ?? ImageFormat.Raw, bs, count, skip).ConfigureAwait(false);
+        var src = ImgSecrets.Source(a, ImgSecrets.Parse(a), input, a.Format("f"));
+        await DiskImage.DdAsync(src.Path, src.Format, output, a.Format("O") ?? ImageFormat.Raw, bs, count, skip, src.OpenOptions).ConfigureAwait(false);
         return 0;
     }
 }

@@ -14,18 +14,14 @@ internal static class ImgCreateOptions
                 int eq = kv.IndexOf('=', StringComparison.Ordinal);
                 string key = eq < 0 ? kv : kv[..eq];
                 string val = eq < 0 ? "on" : kv[(eq + 1)..];
+                if (ImgEncryptOptions.TryApply(ref o, key, val, format, secrets))
+                {
+                    continue;
+                }
+
                 o = key switch
                 {
                     "size" => o with { Size = ImgArgs.ParseSize(val, "image size") },
-                    "key-secret" when format == ImageFormat.Luks => o with
-                    {
-                        Password = secrets is not null && secrets.TryGetValue(val, out var pw) ? pw
-                            : throw new ImageException($"no secret with id '{val}' (define it with --object secret,id={val},data=...)"),
-                    },
-                    "iter-time" when format == ImageFormat.Luks => o with
-                    {
-                        LuksIterTimeMs = int.TryParse(val, out int it) && it is > 0 and <= 600_000 ? it : throw new ImageException($"Invalid parameter '{val}' for iter-time (milliseconds, 1 to 600000)"),
-                    },
                     "cluster_size" when format == ImageFormat.Qcow2 => o with { ClusterSize = (int)ImgArgs.ParseSize(val, "cluster_size") },
                     "compat" when format == ImageFormat.Qcow2 => o with
                     {
@@ -66,6 +62,7 @@ internal static class ImgCreateOptions
             }
         }
 
+        ImgEncryptOptions.Validate(o, format);
         return o;
     }
 

@@ -105,10 +105,14 @@ internal static class ImgMeasureCommand
         var a = ImgArgs.Parse("measure", raw, "fOlo", "qU", ["output", "size", "object", "key-secret"], ["force-share", "image-opts"]);
         bool json = a.Json("measure");
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
-        var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt);
+        var target = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt, ImgSecrets.Parse(a));
         if (outFmt == ImageFormat.Qcow2)
         {
             DiskImage.ValidateCreateOptions(target);
+        }
+        else if (outFmt == ImageFormat.Luks && target.Password is null)
+        {
+            throw new ImageException("Parameter 'key-secret' is required for cipher");
         }
 
         IBlockImage? src = null;
@@ -171,7 +175,7 @@ internal static class ImgConvertCommand
 {
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "key-secret"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps", "image-opts"]);
+        var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "key-secret"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps", "image-opts", "target-image-opts"]);
         if (a.Positionals.Count < 2)
         {
             throw new ImageException("convert: expecting at least one source and a destination file name");
@@ -188,13 +192,15 @@ internal static class ImgConvertCommand
         int coroutines = a.Get("m") is { } m ? int.TryParse(m, out int mi) && mi is >= 1 and <= 16 ? mi : throw new ImageException("Invalid number of coroutines. Allowed number of coroutines is between 1 and 16") : 8;
         var secrets = ImgSecrets.Parse(a);
         var sources = a.Positionals.Take(a.Positionals.Count - 1).Select(p => ImgSecrets.Source(a, secrets, p, a.Format("f"))).ToList();
+        var target = ImgSecrets.Target(a, secrets, a.Positionals[^1], a.Format("O"));
         var opts = new ConvertOptions
         {
             Sources = sources.Select(x => x.Path).ToList(),
             SourcePasswords = sources.Select(x => x.Password).ToList(),
-            Destination = a.Positionals[^1],
+            Destination = target.Path,
+            DestinationPassword = target.Password,
             SourceFormat = sources[0].Format,
-            DestinationFormat = outFmt,
+            DestinationFormat = target.Format ?? outFmt,
             CreateOptions = create,
             Compress = a.Has("c"),
             BackingFile = a.Get("B"),

@@ -149,6 +149,13 @@ internal static class ImgInfoCommand
             }
 
             w.WriteNumber("refcount-bits", i.RefcountBits);
+            if (i.Luks is { } luks)
+            {
+                w.WriteStartObject("encrypt");
+                ImgLuksInfo.WriteJson(w, luks, withFormat: true);
+                w.WriteEndObject();
+            }
+
             if (i.DataFile is not null)
             {
                 w.WriteString("data-file", i.DataFile);
@@ -161,6 +168,15 @@ internal static class ImgInfoCommand
                 w.WriteBoolean("extended-l2", i.ExtendedL2);
             }
 
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        else if (i.Luks is { } rawLuks)
+        {
+            w.WriteStartObject("format-specific");
+            w.WriteString("type", "luks");
+            w.WriteStartObject("data");
+            ImgLuksInfo.WriteJson(w, rawLuks, withFormat: false);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -241,6 +257,11 @@ internal static class ImgInfoCommand
             }
 
             o.WriteLine($"    refcount bits: {i.RefcountBits}");
+            if (i.Luks is { } luks)
+            {
+                o.WriteLine("    encrypt:");
+                ImgLuksInfo.WriteHuman(o, luks, "        ", withFormat: true);
+            }
             if (i.DataFile is not null)
             {
                 o.WriteLine($"    data file: {i.DataFile}");
@@ -252,6 +273,11 @@ internal static class ImgInfoCommand
                 o.WriteLine($"    corrupt: {(i.Corrupt ? "true" : "false")}");
                 o.WriteLine($"    extended l2: {(i.ExtendedL2 ? "true" : "false")}");
             }
+        }
+        else if (i.Luks is { } rawLuks)
+        {
+            o.WriteLine("Format specific information:");
+            ImgLuksInfo.WriteHuman(o, rawLuks, "    ", withFormat: false);
         }
     }
 

@@ -6,7 +6,10 @@ namespace Vireo.Cli.Commands.Img;
 /// <summary>An image named on the command line: a file name, or an <c>--image-opts</c> option string.</summary>
 internal sealed record ImgSource(string Path, ImageFormat? Format, byte[]? Password)
 {
-    public ImageOpenOptions OpenOptions => new() { Password = Password };
+    /// <summary>The key of an encrypted backing file (<c>backing.encrypt.key-secret</c>), when not <see cref="Password"/>.</summary>
+    public byte[]? BackingPassword { get; init; }
+
+    public ImageOpenOptions OpenOptions => new() { Password = Password, BackingPassword = BackingPassword };
 }
 
 /// <summary>
@@ -99,10 +102,16 @@ internal static class ImgSecrets
             return new ImgSource(positional, format, a.Get("key-secret") is { } ks ? Lookup(secrets, ks) : null);
         }
 
+        return ParseImageOpts(secrets, positional);
+    }
+
+    private static ImgSource ParseImageOpts(Dictionary<string, byte[]> secrets, string positional)
+    {
         var kv = SplitOptions(positional, "--image-opts", firstIsType: false, out _);
         string? path = null;
         ImageFormat? fmt = null;
         byte[]? password = null;
+        byte[]? backingPassword = null;
         foreach (var (k, v) in kv)
         {
             switch (k)
@@ -118,6 +127,9 @@ internal static class ImgSecrets
                 case "encrypt.key-secret" or "key-secret":
                     password = Lookup(secrets, v);
                     break;
+                case "backing.encrypt.key-secret" or "backing.key-secret":
+                    backingPassword = Lookup(secrets, v);
+                    break;
                 default:
                     throw new ImageException($"--image-opts: parameter '{k}' is not supported");
             }
@@ -128,7 +140,27 @@ internal static class ImgSecrets
             throw new ImageException("--image-opts: parameter 'file.filename' is missing");
         }
 
-        return new ImgSource(path, fmt, password);
+        return new ImgSource(path, fmt, password) { BackingPassword = backingPassword };
+    }
+
+    /// <summary>
+    /// The destination of <c>convert -n</c>: with <c>--target-image-opts</c> an option string, else a file
+    /// name whose key (if it is encrypted) is <c>--key-secret</c>. A new target takes its key from <c>-o</c>.
+    /// </summary>
+    public static ImgSource Target(ImgArgs a, Dictionary<string, byte[]> secrets, string positional, ImageFormat? format)
+    {
+        if (a.Has("target-image-opts"))
+        {
+            if (!a.Has("n"))
+            {
+                throw new ImageException("--target-image-opts requires use of -n flag");
+            }
+
+            var t = ParseImageOpts(secrets, positional);
+            return t with { Format = t.Format ?? format };
+        }
+
+        return new ImgSource(positional, format, a.Has("n") && a.Get("key-secret") is { } ks ? Lookup(secrets, ks) : null);
     }
 
     private static byte[] Lookup(Dictionary<string, byte[]> secrets, string id) =>
