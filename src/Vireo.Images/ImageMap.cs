@@ -122,9 +122,9 @@ public static partial class DiskImage
         long virtualSize = source?.VirtualSize ?? size;
         if (target.Format == ImageFormat.Raw)
         {
-            long data = source is null ? 0 : await DataBytesAsync(source, 1, ct).ConfigureAwait(false);
-            bool full = target.Preallocation is Preallocation.Full or Preallocation.Falloc;
-            return (full ? virtualSize : data, virtualSize);
+            // qemu's raw_measure: holes count towards a raw file's size, so both figures are the whole disk.
+            long whole = (virtualSize + 511) & ~511L;
+            return (whole, whole);
         }
 
         long cs = target.ClusterSize;

@@ -77,7 +77,7 @@ internal static class ImgCreateOptions
     };
 
     /// <summary>Comma-separated, with ",," standing for a literal comma as in QEMU.</summary>
-    private static IEnumerable<string> SplitOptions(string s)
+    internal static IEnumerable<string> SplitOptions(string s)
     {
         var cur = new System.Text.StringBuilder();
         for (int i = 0; i < s.Length; i++)

@@ -40,12 +40,25 @@ internal static class ImgMapCommand
             return 0;
         }
 
+        // The engine names backing layers by resolved path; qemu prints them as it joins names (info's rule).
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        string qemuName = src.Path;
+        for (var layer = img; layer is not null; layer = layer.Backing)
+        {
+            names.TryAdd(layer.Path, qemuName);
+            if (layer.Backing is not null && DiskImage.Inspect(layer.Path, layer.Format).BackingFile is { } bf)
+            {
+                qemuName = ImgInfoCommand.QemuPath(qemuName, bf);
+            }
+        }
+
         o.WriteLine($"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File");
         foreach (var e in map)
         {
             if (e.Data && e.Offset is { } off)
             {
-                o.WriteLine($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(off),-16}{e.File}");
+                string file = e.File is not null && names.TryGetValue(e.File, out var n) ? n : e.File ?? "";
+                o.WriteLine($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(off),-16}{file}");
             }
         }
 
@@ -138,7 +151,7 @@ internal static class ImgMeasureCommand
             bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2;
             if (json)
             {
-                Output.Json(ctx.Out, w =>
+                ImgJson.Write(ctx.Out, w =>
                 {
                     w.WriteStartObject();
                     if (bitmaps)

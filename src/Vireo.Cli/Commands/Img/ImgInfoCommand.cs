@@ -29,6 +29,11 @@ internal static class ImgInfoCommand
             }
 
             var info = DiskImage.Inspect(path, fmt);
+            if (info.BackingFile is not null)
+            {
+                info = info with { FullBackingFile = QemuPath(path, info.BackingFile) };
+            }
+
             chain.Add(info);
             if (!a.Has("backing-chain") || info.FullBackingFile is null)
             {
@@ -41,7 +46,7 @@ internal static class ImgInfoCommand
 
         if (json)
         {
-            Output.Json(ctx.Out, w =>
+            ImgJson.Write(ctx.Out, w =>
             {
                 if (a.Has("backing-chain"))
                 {
@@ -72,6 +77,21 @@ internal static class ImgInfoCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// A backing file name as qemu prints it (path_combine): relative names are joined to the directory part of
+    /// the image's name as given, never made absolute, so <c>info top.qcow2</c> says <c>base.qcow2</c>.
+    /// </summary>
+    internal static string QemuPath(string imagePath, string backing)
+    {
+        if (Path.IsPathRooted(backing))
+        {
+            return backing;
+        }
+
+        int slash = imagePath.LastIndexOf('/');
+        return slash < 0 ? backing : imagePath[..(slash + 1)] + backing;
     }
 
     internal static void WriteJson(Utf8JsonWriter w, ImageInfo i)
@@ -189,7 +209,7 @@ internal static class ImgInfoCommand
 
         if (i.BackingFile is not null)
         {
-            o.WriteLine(i.FullBackingFile != i.BackingFile && !Path.IsPathRooted(i.BackingFile)
+            o.WriteLine(i.FullBackingFile != i.BackingFile
                 ? $"backing file: {i.BackingFile} (actual path: {i.FullBackingFile})"
                 : $"backing file: {i.BackingFile}");
             if (i.BackingFormat is not null)
