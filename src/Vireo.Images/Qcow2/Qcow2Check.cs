@@ -175,8 +175,10 @@ internal sealed class Qcow2Check
                     Inc(host, len, "compressed cluster");
                     if (active)
                     {
+                        // qemu counts every compressed cluster as fragmented (it re-reads shared sectors).
                         _allocated++;
                         _compressed++;
+                        _fragmented++;
                     }
 
                     continue;

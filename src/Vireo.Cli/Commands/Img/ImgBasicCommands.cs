@@ -56,8 +56,20 @@ internal static class ImgBasicCommands
             }
         }
 
-        using (DiskImage.Create(path, o))
+        if (a.Has("u") && o.BackingFile is not null)
         {
+            // -u: the backing file may not exist (yet); write its name without opening it.
+            using (DiskImage.Create(path, o with { BackingFile = null, BackingFormat = null }))
+            {
+            }
+
+            DiskImage.RebaseAsync(path, o.BackingFile, o.BackingFormat, unsafeMode: true).GetAwaiter().GetResult();
+        }
+        else
+        {
+            using (DiskImage.Create(path, o))
+            {
+            }
         }
 
         if (!a.Has("q"))

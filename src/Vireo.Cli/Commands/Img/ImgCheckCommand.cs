@@ -26,6 +26,12 @@ internal static class ImgCheckCommand
         CheckResult res;
         try
         {
+            if (src.Format != ImageFormat.Raw && DiskImage.Probe(path) == ImageFormat.Qcow2 && DiskImage.Inspect(path, ImageFormat.Qcow2).BackingFile is not null)
+            {
+                // qemu-img opens the whole chain first: a check with a missing backing file fails (exit 1).
+                using var chain = DiskImage.Open(path, src.Format, readOnly: true, options: src.OpenOptions);
+            }
+
             res = DiskImage.Check(path, repair, src.Format);
         }
         catch (ImageException e) when (!e.IsCorruption)

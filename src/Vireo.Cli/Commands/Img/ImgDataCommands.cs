@@ -19,7 +19,7 @@ internal static class ImgMapCommand
         using var img = DiskImage.Open(src.Path, src.Format, readOnly: true, options: src.OpenOptions);
         long start = a.Get("start-offset") is { } so ? ImgArgs.ParseSize(so, "start offset") : 0;
         long? len = a.Get("max-length") is { } ml ? ImgArgs.ParseSize(ml, "max length") : null;
-        var map = await DiskImage.MapAsync(img, start, len).ConfigureAwait(false);
+        var map = QemuMerge(await DiskImage.MapAsync(img, start, len).ConfigureAwait(false));
         var o = ctx.Out;
         if (json)
         {
@@ -27,8 +27,7 @@ internal static class ImgMapCommand
             {
                 var e = map[i];
                 string off = e.Offset is { } x ? $", \"offset\": {x}" : "";
-                string comp = e.Compressed ? ", \"compressed\": true" : "";
-                o.Write($"{(i == 0 ? "[" : "")}{{ \"start\": {e.Start}, \"length\": {e.Length}, \"depth\": {e.Depth}, \"present\": {B(e.Present)}, \"zero\": {B(e.Zero)}, \"data\": {B(e.Data)}{comp}{off}}}");
+                o.Write($"{(i == 0 ? "[" : "")}{{ \"start\": {e.Start}, \"length\": {e.Length}, \"depth\": {e.Depth}, \"present\": {B(e.Present)}, \"zero\": {B(e.Zero)}, \"data\": {B(e.Data)}{off}}}");
                 o.WriteLine(i == map.Count - 1 ? "]" : ",");
             }
 
@@ -55,6 +54,11 @@ internal static class ImgMapCommand
         o.WriteLine($"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File");
         foreach (var e in map)
         {
+            if (e.Data && e.Offset is null)
+            {
+                throw new ImageException("File contains external, encrypted or compressed clusters.");
+            }
+
             if (e.Data && e.Offset is { } off)
             {
                 string file = e.File is not null && names.TryGetValue(e.File, out var n) ? n : e.File ?? "";
@@ -63,6 +67,29 @@ internal static class ImgMapCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// qemu-img 7.2 has no "compressed" key: a compressed cluster is data without an offset, and neighbours
+    /// that look alike merge.
+    /// </summary>
+    private static List<MapEntry> QemuMerge(IReadOnlyList<MapEntry> map)
+    {
+        var list = new List<MapEntry>(map.Count);
+        foreach (var raw in map)
+        {
+            var e = raw.Compressed ? raw with { Compressed = false, Offset = null } : raw;
+            if (list.Count > 0 && list[^1] is var p && p.Depth == e.Depth && p.Present == e.Present && p.Zero == e.Zero && p.Data == e.Data
+                && p.Offset is null && e.Offset is null && p.Start + p.Length == e.Start)
+            {
+                list[^1] = p with { Length = p.Length + e.Length };
+                continue;
+            }
+
+            list.Add(e);
+        }
+
+        return list;
     }
 
     private static string B(bool b) => b ? "true" : "false";
@@ -86,16 +113,16 @@ internal static class ImgCompareCommand
         var s2 = ImgSecrets.Source(a, secrets, a.Positionals[1], a.Format("F") ?? a.Format("f"));
         using var i1 = DiskImage.Open(s1.Path, s1.Format, readOnly: true, options: s1.OpenOptions);
         using var i2 = DiskImage.Open(s2.Path, s2.Format, readOnly: true, options: s2.OpenOptions);
-        long? diff;
+        CompareResult diff;
         try
         {
-            diff = await DiskImage.CompareAsync(i1, i2, a.Has("s")).ConfigureAwait(false);
+            diff = await DiskImage.CompareDetailedAsync(i1, i2, a.Has("s")).ConfigureAwait(false);
         }
         catch (ImageException e) when (e.Message == "Image size mismatch!")
         {
             if (!a.Has("q"))
             {
-                ctx.Out.WriteLine("Image size mismatch!");
+                ctx.Out.WriteLine("Strict mode: Image size mismatch!");
             }
 
             return 1;
@@ -103,10 +130,21 @@ internal static class ImgCompareCommand
 
         if (!a.Has("q"))
         {
-            ctx.Out.WriteLine(diff is { } d ? $"Content mismatch at offset {d}!" : "Images are identical.");
+            // qemu warns when it reaches the longer image's tail, i.e. when the common part matched.
+            if (i1.VirtualSize != i2.VirtualSize && (diff.Offset is null || diff.Offset >= Math.Min(i1.VirtualSize, i2.VirtualSize)))
+            {
+                ctx.Out.WriteLine("Warning: Image size mismatch!");
+            }
+
+            ctx.Out.WriteLine(diff switch
+            {
+                { Offset: { } d, AllocationMismatch: true } => $"Strict mode: Offset {d} block status mismatch!",
+                { Offset: { } d } => $"Content mismatch at offset {d}!",
+                _ => "Images are identical.",
+            });
         }
 
-        return diff is null ? 0 : 1;
+        return diff.Offset is null ? 0 : 1;
     }
 }
 
@@ -148,7 +186,9 @@ internal static class ImgMeasureCommand
         using (src)
         {
             var (req, full) = await DiskImage.MeasureAsync(src, size, target).ConfigureAwait(false);
-            bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2;
+            // qemu reports a bitmaps figure only when both sides can hold persistent bitmaps (qcow2 v3).
+            bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2 && target.Version == 3
+                && DiskImage.Inspect(src.Path, ImageFormat.Qcow2).Compat == "1.1";
             if (json)
             {
                 ImgJson.Write(ctx.Out, w =>

@@ -29,6 +29,12 @@ internal static class ImgInfoCommand
             }
 
             var info = DiskImage.Inspect(path, fmt);
+            if (info.Format == ImageFormat.Raw)
+            {
+                // qemu counts a raw file in whole sectors.
+                info = info with { VirtualSize = (info.VirtualSize + 511) & ~511L };
+            }
+
             if (info.BackingFile is not null)
             {
                 info = info with { FullBackingFile = QemuPath(path, info.BackingFile) };
@@ -268,7 +274,7 @@ internal static class ImgInfoCommand
             long secs = s.VmClockNanoseconds / 1_000_000_000;
             string clock = $"{secs / 3600:00}:{secs / 60 % 60:00}:{secs % 60:00}.{s.VmClockNanoseconds / 1_000_000 % 1000:000}";
             string icount = s.Icount is { } ic && ic != -1 ? ic.ToString(CultureInfo.InvariantCulture) : "";
-            o.WriteLine($"{s.Id,-9} {s.Name,-17} {ImgArgs.SizeToString(s.VmStateSize),7} {date} {clock} {icount,10}".TrimEnd());
+            o.WriteLine($"{s.Id,-9} {s.Name,-17} {ImgArgs.SizeToString(s.VmStateSize),7} {date} {clock} {icount,10}");
         }
     }
 }
