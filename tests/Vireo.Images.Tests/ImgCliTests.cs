@@ -232,6 +232,31 @@ public sealed class ImgCliTests(ImgCliImages images) : IClassFixture<ImgCliImage
         Assert.Equal(before, after);
     }
 
+    public static TheoryData<string[], string> Unsupported => new()
+    {
+        { ["create", "-f", "qcow2", "-o", "nocow=on", "new.qcow2", "1M"], "nocow" },
+        { ["create", "-f", "qcow2", "-o", "data_file=d.raw", "new.qcow2", "1M"], "data_file" },
+        { ["create", "-f", "qcow2", "-o", "encryption=on", "new.qcow2", "1M"], "encryption" },
+        { ["convert", "-l", "s1", "-O", "qcow2", "base.qcow2", "new.qcow2"], "-l" },
+        { ["convert", "--salvage", "-O", "qcow2", "base.qcow2", "new.qcow2"], "salvage" },
+        { ["convert", "--bitmaps", "-O", "qcow2", "base.qcow2", "new.qcow2"], "bitmaps" },
+    };
+
+    /// <summary>What qemu-img accepts and Vireo cannot do the same way is refused, naming it, with nothing created.</summary>
+    [Theory]
+    [MemberData(nameof(Unsupported))]
+    public void UnsupportedOptionsAreRefusedByName(string[] args, string named)
+    {
+        using var t = new TempDir();
+        File.Copy(images.File("base.qcow2"), t.File("base.qcow2"));
+        var v = VireoImg(t.Path, args);
+        Assert.Equal(1, v.Exit);
+        Assert.StartsWith("error: ", v.Err, StringComparison.Ordinal);
+        Assert.Contains(named, v.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(t.File("new.qcow2")));
+        Assert.False(File.Exists(t.File("d.raw")));
+    }
+
     [Fact]
     public void ProgressIsNotPrintedOnAPipe()
     {

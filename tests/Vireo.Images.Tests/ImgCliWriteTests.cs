@@ -111,6 +111,8 @@ public sealed partial class ImgCliWriteTests(ImgCliSources sources) : IDisposabl
         { "raw", "preallocation=falloc", "1M" },
         { "raw", "preallocation=full", "1M" },
         { "raw", "preallocation=off", "0.5G" },
+        { "qcow2", "extent_size_hint=1M,nocow=off", "1M" },
+        { "raw", "extent_size_hint=0", "1M" },
     };
 
     [Theory]
@@ -150,6 +152,7 @@ public sealed partial class ImgCliWriteTests(ImgCliSources sources) : IDisposabl
         "-O qcow2 -W -m 1",
         "-O qcow2 -m 16",
         "-O qcow2 -q -o extended_l2=on",
+        "-O qcow2 -t writeback -T writeback -C -r 1G -U",
     };
 
     [Theory]

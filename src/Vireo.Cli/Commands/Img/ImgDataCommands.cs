@@ -230,6 +230,18 @@ internal static class ImgConvertCommand
             throw new ImageException("convert: expecting at least one source and a destination file name");
         }
 
+        // Accepted and ignored, as they change neither the result nor its safety: -t/-T (cache modes), -C (copy
+        // offloading), -r (rate limit), -U. Refused, as ignoring them would give another result:
+        if (a.Has("l"))
+        {
+            throw new ImageException("convert -l (from an internal snapshot) is not supported; convert a copy after 'img snapshot -a'");
+        }
+
+        if (a.Has("salvage") || a.Has("bitmaps") || a.Has("skip-broken-bitmaps"))
+        {
+            throw new ImageException($"convert --{(a.Has("salvage") ? "salvage" : a.Has("bitmaps") ? "bitmaps" : "skip-broken-bitmaps")} is not supported by Vireo");
+        }
+
         var outFmt = a.Format("O") ?? ImageFormat.Raw;
         var create = ImgCreateOptions.Apply(new ImageCreateOptions { Format = outFmt }, a.GetAll("o"), outFmt, ImgSecrets.Parse(a));
         if (a.Has("target-is-zero") && !a.Has("n"))
