@@ -205,6 +205,20 @@ public sealed partial class ImgCliWriteTests(ImgCliSources sources) : IDisposabl
         Both("resize", "--shrink", "flat.raw", "1000k");
         Twins("flat.raw");
         Both("resize", "flat.raw", "1000k");
+
+        // With internal snapshots (qemu-img 7.2 allows it for v3): each snapshot keeps its own size.
+        Qemu.Img("convert", "-O", "raw", _v.File("top.qcow2"), _v.File("four.raw"));
+        Both("snapshot", "-c", "four", "top.qcow2");
+        Both("resize", "top.qcow2", "+1M");
+        Twins("top.qcow2");
+        Both("resize", "--shrink", "top.qcow2", "3M");
+        Twins("top.qcow2");
+        Both("snapshot", "-a", "four", "top.qcow2");
+        Twins("top.qcow2");
+        Assert.Equal(0, Qemu.Run("qemu-img", "compare", _v.File("top.qcow2"), _v.File("four.raw")).Exit);
+        Both("amend", "-o", "compat=0.10", "base.qcow2");
+        Both("snapshot", "-c", "two", "base.qcow2");
+        Both("resize", "base.qcow2", "+1M");
     }
 
     [Fact]
