@@ -4,7 +4,7 @@ namespace Vireo.Images;
 public sealed record MapEntry(long Start, long Length, int Depth, bool Present, bool Zero, bool Data, long? Offset, string? File, bool Compressed);
 
 /// <summary>What <see cref="DiskImage.CompareDetailedAsync"/> found: the first differing offset (null: identical).</summary>
-public sealed record CompareResult(long? Offset, bool AllocationMismatch);
+public sealed record CompareResult(long? Offset, bool StatusMismatch);
 
 public static partial class DiskImage
 {

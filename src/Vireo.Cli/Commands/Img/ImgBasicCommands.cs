@@ -56,7 +56,7 @@ internal static class ImgBasicCommands
             }
         }
 
-        if (a.Has("u") && o.BackingFile is not null)
+        if (a.Has("u") && o.BackingFile is not null && fmt == ImageFormat.Qcow2)
         {
             // -u: the backing file may not exist (yet); write its name without opening it.
             using (DiskImage.Create(path, o with { BackingFile = null, BackingFormat = null }))

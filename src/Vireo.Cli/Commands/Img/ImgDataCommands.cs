@@ -138,7 +138,7 @@ internal static class ImgCompareCommand
 
             ctx.Out.WriteLine(diff switch
             {
-                { Offset: { } d, AllocationMismatch: true } => $"Strict mode: Offset {d} block status mismatch!",
+                { Offset: { } d, StatusMismatch: true } => $"Strict mode: Offset {d} block status mismatch!",
                 { Offset: { } d } => $"Content mismatch at offset {d}!",
                 _ => "Images are identical.",
             });
