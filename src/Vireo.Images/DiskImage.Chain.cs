@@ -1,5 +1,4 @@
 using Vireo.Images.Qcow2;
-using Vireo.Images.Raw;
 
 namespace Vireo.Images;
 
@@ -113,75 +112,6 @@ public static partial class DiskImage
 
             pos += len;
             progress?.Report(pos * 100.0 / size);
-        }
-    }
-
-    /// <summary>
-    /// qemu-img commit: writes everything the image allocates (data and zeroes) into its backing file, then,
-    /// unless <paramref name="keep"/> (-d), empties the image so it reads through to the updated backing file.
-    /// Only the immediate backing file can be the base.
-    /// </summary>
-    public static async Task CommitAsync(string path, ImageFormat? format = null, string? baseImage = null, bool keep = false,
-        ImageOpenOptions? options = null, IProgress<double>? progress = null, CancellationToken ct = default)
-    {
-        var fmt = format ?? Probe(path);
-        var keys = options ?? new ImageOpenOptions();
-        using var top = OpenLayer(path, fmt, false, keys with { NoBacking = true }, [], 0, top: true);
-        if (top is not Qcow2Image q || q.Header.BackingFile is null)
-        {
-            throw new ImageException("Image does not have a backing file");
-        }
-
-        string backingPath = ResolveRelative(path, q.Header.BackingFile);
-        if (baseImage is not null && Path.GetFullPath(baseImage) != Path.GetFullPath(backingPath))
-        {
-            throw new ImageException($"'{baseImage}' is not the immediate backing file of '{path}' ('{q.Header.BackingFile}'); committing into a deeper base is not supported yet");
-        }
-
-        var bf = q.Header.BackingFormat is null ? (ImageFormat?)null : ParseFormat(q.Header.BackingFormat);
-        using (var b = Open(backingPath, bf, options: BelowTop(keys)))
-        {
-            RefuseLocked(q, b);
-            if (b.VirtualSize < q.VirtualSize)
-            {
-                switch (b)
-                {
-                    case Qcow2Image bq:
-                        bq.Resize(q.VirtualSize);
-                        break;
-                    case RawImage br:
-                        br.Resize(q.VirtualSize);
-                        break;
-                }
-            }
-
-            var buf = new byte[ChainChunk];
-            for (long pos = 0; pos < q.VirtualSize;)
-            {
-                ct.ThrowIfCancellationRequested();
-                var e = await q.GetBlockStatusAsync(pos, Math.Min(ChainChunk, q.VirtualSize - pos), ct).ConfigureAwait(false);
-                if (e.State == BlockState.Data)
-                {
-                    var m = buf.AsMemory(0, (int)e.Length);
-                    await q.ReadAsync(pos, m, ct).ConfigureAwait(false);
-                    await b.WriteAsync(pos, m, ct).ConfigureAwait(false);
-                }
-                else if (e.State == BlockState.Zero)
-                {
-                    await b.WriteZeroesAsync(pos, e.Length, ct).ConfigureAwait(false);
-                }
-
-                pos += e.Length;
-                progress?.Report(pos * 100.0 / q.VirtualSize);
-            }
-
-            // The base must hold the data before the top lets go of it.
-            await b.FlushAsync(ct).ConfigureAwait(false);
-        }
-
-        if (!keep)
-        {
-            q.MakeEmpty();
         }
     }
 

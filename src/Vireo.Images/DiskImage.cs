@@ -251,6 +251,12 @@ public static partial class DiskImage
         }
 
         string full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            // Before ResolveLinkTarget, whose FileNotFoundException has no readable message under Native AOT.
+            throw new ImageException($"Could not open '{path}': No such file or directory");
+        }
+
         string real = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
         if (!chain.Add(real))
         {

@@ -3,6 +3,9 @@ namespace Vireo.Images;
 /// <summary>One line of <c>qemu-img map</c>: where a range of the guest disk comes from in the chain.</summary>
 public sealed record MapEntry(long Start, long Length, int Depth, bool Present, bool Zero, bool Data, long? Offset, string? File, bool Compressed);
 
+/// <summary>What <see cref="DiskImage.CompareDetailedAsync"/> found: the first differing offset (null: identical).</summary>
+public sealed record CompareResult(long? Offset, bool StatusMismatch);
+
 public static partial class DiskImage
 {
     /// <summary>Maps the whole guest disk through the backing chain, merging neighbours as qemu-img does.</summary>
@@ -41,7 +44,9 @@ public static partial class DiskImage
             case BlockState.Data:
                 return new MapEntry(pos, s.Length, depth, true, false, true, s.Compressed ? null : s.HostOffset, img.Path, s.Compressed);
             case BlockState.Zero:
-                return new MapEntry(pos, s.Length, depth, true, true, false, null, null, false);
+                // Raw holes and preallocated zero clusters have a place in the file, and qemu-img says where.
+                long? at = s.HostOffset ?? (img.Format == ImageFormat.Raw ? pos : null);
+                return new MapEntry(pos, s.Length, depth, true, true, false, at, at is null ? null : img.Path, false);
         }
 
         var b = img.Backing;
@@ -62,7 +67,14 @@ public static partial class DiskImage
     /// Compares guest contents (qemu-img compare). Returns null when identical, else the first differing
     /// offset. Unless <paramref name="strict"/>, a size difference is fine when the extra part reads as zeroes.
     /// </summary>
-    public static async Task<long?> CompareAsync(IBlockImage a, IBlockImage b, bool strict, CancellationToken ct = default)
+    public static async Task<long?> CompareAsync(IBlockImage a, IBlockImage b, bool strict, CancellationToken ct = default) =>
+        (await CompareDetailedAsync(a, b, strict, ct).ConfigureAwait(false)).Offset;
+
+    /// <summary>
+    /// As <see cref="CompareAsync"/>, and says whether the first difference is one of block status: in strict
+    /// mode qemu-img also requires both images to report the same status (data, zero, allocated, located) everywhere.
+    /// </summary>
+    public static async Task<CompareResult> CompareDetailedAsync(IBlockImage a, IBlockImage b, bool strict, CancellationToken ct = default)
     {
         if (strict && a.VirtualSize != b.VirtualSize)
         {
@@ -79,6 +91,18 @@ public static partial class DiskImage
             var (sa, la) = await Converter.ChainStatusAsync(a, pos, Math.Min(Chunk, common - pos), ct).ConfigureAwait(false);
             var (sb, lb) = await Converter.ChainStatusAsync(b, pos, Math.Min(Chunk, common - pos), ct).ConfigureAwait(false);
             long n = Math.Min(la, lb);
+            if (strict)
+            {
+                var (aa, lena) = await StatusFlagsAsync(a, pos, n, ct).ConfigureAwait(false);
+                var (ab, lenb) = await StatusFlagsAsync(b, pos, n, ct).ConfigureAwait(false);
+                if (aa != ab)
+                {
+                    return new CompareResult(pos, true);
+                }
+
+                n = Math.Min(n, Math.Min(lena, lenb));
+            }
+
             if (sa != BlockState.Data && sb != BlockState.Data)
             {
                 pos += n;
@@ -90,7 +114,7 @@ public static partial class DiskImage
             int diff = ba.AsSpan(0, (int)n).CommonPrefixLength(bb.AsSpan(0, (int)n));
             if (diff < n)
             {
-                return pos + (diff & ~511L);
+                return new CompareResult(pos + (diff & ~511L), false);
             }
 
             pos += n;
@@ -106,14 +130,14 @@ public static partial class DiskImage
                 int nz = ba.AsSpan(0, (int)l).IndexOfAnyExcept((byte)0);
                 if (nz >= 0)
                 {
-                    return pos + (nz & ~511L);
+                    return new CompareResult(pos + (nz & ~511L), false);
                 }
             }
 
             pos += l;
         }
 
-        return null;
+        return new CompareResult(null, false);
     }
 
     /// <summary>qemu-img measure: bytes a new image needs for this content (required) and when fully allocated.</summary>
@@ -122,9 +146,9 @@ public static partial class DiskImage
         long virtualSize = source?.VirtualSize ?? size;
         if (target.Format == ImageFormat.Raw)
         {
-            long data = source is null ? 0 : await DataBytesAsync(source, 1, ct).ConfigureAwait(false);
-            bool full = target.Preallocation is Preallocation.Full or Preallocation.Falloc;
-            return (full ? virtualSize : data, virtualSize);
+            // qemu's raw_measure: holes count towards a raw file's size, so both figures are the whole disk.
+            long whole = (virtualSize + 511) & ~511L;
+            return (whole, whole);
         }
 
         if (target.Format == ImageFormat.Luks)
@@ -195,5 +219,35 @@ public static partial class DiskImage
         while (n != last);
         meta += (blocks + table) * cs;
         return meta + aligned;
+    }
+
+    /// <summary>
+    /// A range's block status as qemu's bdrv_block_status_above flags it (data, zero, offset valid, allocated),
+    /// which strict compare requires to be equal on both sides; and for how long it holds.
+    /// </summary>
+    private static async ValueTask<(int Flags, long Length)> StatusFlagsAsync(IBlockImage img, long pos, long len, CancellationToken ct)
+    {
+        const int Data = 1, Zero = 2, OffsetValid = 4, Allocated = 8;
+        for (IBlockImage? layer = img; layer is not null; layer = layer.Backing)
+        {
+            if (pos >= layer.VirtualSize)
+            {
+                return (Zero, len);
+            }
+
+            var e = await layer.GetBlockStatusAsync(pos, Math.Min(len, layer.VirtualSize - pos), ct).ConfigureAwait(false);
+            bool located = e.HostOffset is not null || layer.Format == ImageFormat.Raw;
+            switch (e.State)
+            {
+                case BlockState.Data:
+                    return (Data | Allocated | (located ? OffsetValid : 0), e.Length);
+                case BlockState.Zero:
+                    return (Zero | Allocated | (located ? OffsetValid : 0), e.Length);
+            }
+
+            len = e.Length;
+        }
+
+        return (Zero, len);
     }
 }

@@ -25,7 +25,8 @@ internal static class ImageCommands
                       "  vireo img snapshot -c before-upgrade disk.qcow2      (-l list, -a apply, -d delete)\n" +
                       "  vireo img rebase -b base.qcow2 -F qcow2 overlay.qcow2  (-u: rewrite the header only)\n" +
                       "  vireo img commit overlay.qcow2                      (-d keeps the overlay's data)\n" +
-                      "  vireo img amend -o compat=1.1,lazy_refcounts=on disk.qcow2\n" +
+                      "  vireo img commit -b base.qcow2 top.qcow2            (top and layers below it into base; implies -d)\n" +
+                      "  vireo img amend -o compat=1.1,lazy_refcounts=on disk.qcow2  (compat=0.10 expands zero clusters)\n" +
                       "  vireo img dd -O qcow2 bs=1M count=64 skip=2 if=disk.raw of=part.qcow2\n" +
                       "Encryption (LUKS1, aes-xts-plain64; secrets as qemu-img takes them, never printed):\n" +
                       "  vireo img create -f qcow2 --object secret,id=sec0,file=pw.txt -o encrypt.format=luks,encrypt.key-secret=sec0 disk.qcow2 10G\n" +

@@ -20,6 +20,7 @@ internal sealed class Qcow2Check
     private long _fragmented;
     private long _compressed;
     private long _copiedErrors;
+    private long _highestCluster = -1;
 
     private Qcow2Check(Qcow2Image img)
     {
@@ -65,7 +66,8 @@ internal sealed class Qcow2Check
         AllocatedClusters = _allocated,
         FragmentedClusters = _fragmented,
         CompressedClusters = _compressed,
-        ImageEndOffset = _fileLength,
+        // qemu's figure: the end of the last cluster that is counted or referenced, not the file's length.
+        ImageEndOffset = (_highestCluster + 1) << _cb,
         Messages = _messages,
     };
 
@@ -173,8 +175,10 @@ internal sealed class Qcow2Check
                     Inc(host, len, "compressed cluster");
                     if (active)
                     {
+                        // qemu counts every compressed cluster as fragmented (it re-reads shared sectors).
                         _allocated++;
                         _compressed++;
+                        _fragmented++;
                     }
 
                     continue;
@@ -267,7 +271,17 @@ internal sealed class Qcow2Check
             ulong exp = c < _expected.Length ? _expected[c] : 0;
             if (actual == exp)
             {
+                if (actual != 0)
+                {
+                    _highestCluster = c;
+                }
+
                 continue;
+            }
+
+            if (actual != 0 || exp != 0)
+            {
+                _highestCluster = c;
             }
 
             bool leak = actual > exp;

@@ -57,6 +57,9 @@ internal sealed partial class Qcow2Image
                 DateSeconds = now.ToUnixTimeSeconds(),
                 DateNanoseconds = (int)(now.ToUnixTimeMilliseconds() % 1000 * 1_000_000),
                 DiskSize = Header.Size,
+
+                // What qemu-img snapshot -c records (its replay stub's icount), so info and snapshot -l read alike.
+                Icount = 0,
             };
             WriteSnapshotTable([.. Snapshots, snap]);
         }

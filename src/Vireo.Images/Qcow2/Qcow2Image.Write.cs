@@ -391,8 +391,17 @@ internal sealed partial class Qcow2Image
 
             if (Snapshots.Count > 0 && newSize != Header.Size)
             {
-                // As qemu: each snapshot records its own size; applying one restores it.
-                throw new ImageException("Can't resize an image which has snapshots");
+                // As qemu 7.2: each v3 snapshot records its own disk size, and applying one restores it; v2
+                // snapshots have no room for it.
+                if (Header.Version < 3)
+                {
+                    throw new ImageException("Can't resize a v2 image which has snapshots");
+                }
+
+                if (Snapshots.FirstOrDefault(sn => sn.DiskSize is null) is { } old)
+                {
+                    throw new ImageException($"Can't resize an image whose snapshot '{old.Name}' records no disk size");
+                }
             }
 
             if (newSize != Header.Size && Header.OtherExtensions.Any(e => e.Type == Qcow2Header.ExtBitmaps))

@@ -7,7 +7,7 @@ internal static class ImgBasicCommands
 {
     public static int Create(CommandContext ctx, IReadOnlyList<string> raw)
     {
-        var a = ImgArgs.Parse("create", raw, "fobFu", "qu", ["object"], []);
+        var a = ImgArgs.Parse("create", raw, "fobF", "qu", ["object"], []);
         var fmt = a.Format("f") ?? ImageFormat.Raw;
         if (a.Positionals.Count is < 1 or > 2)
         {
@@ -36,47 +36,42 @@ internal static class ImgBasicCommands
         }
 
         string path = a.Positionals[0];
-        DiskImage.CreateFile(path, o);
+        if (o.BackingFile is not null)
+        {
+            // qemu-img 7.2 refuses to guess a backing format (a probed raw backing file is a security hole),
+            // and opens the backing image even when the size is given.
+            if (o.BackingFormat is null)
+            {
+                var detected = DiskImage.Probe(DiskImage.ResolveRelative(path, o.BackingFile));
+                throw new ImageException($"Backing file specified without backing format (detected format of '{o.BackingFile}': {DiskImage.FormatName(detected)}; add -F {DiskImage.FormatName(detected)})");
+            }
+
+            if (!a.Has("u") || o.Size == 0)
+            {
+                using var backing = DiskImage.Open(DiskImage.ResolveRelative(path, o.BackingFile), o.BackingFormat, readOnly: true);
+                if (o.Size == 0)
+                {
+                    o = o with { Size = backing.VirtualSize };
+                }
+            }
+        }
+
+        if (a.Has("u") && o.BackingFile is not null && fmt == ImageFormat.Qcow2)
+        {
+            // -u: the backing file may not exist (yet); write its name without opening it.
+            DiskImage.CreateFile(path, o with { BackingFile = null, BackingFormat = null });
+            DiskImage.RebaseAsync(path, o.BackingFile, o.BackingFormat, unsafeMode: true).GetAwaiter().GetResult();
+        }
+        else
+        {
+            // CreateFile never opens the backing file with the new image's key.
+            DiskImage.CreateFile(path, o);
+        }
 
         if (!a.Has("q"))
         {
             var info = DiskImage.Inspect(path, fmt);
-            var parts = new List<string> { $"Formatting '{path}', fmt={DiskImage.FormatName(fmt)}" };
-            foreach (var s in a.GetAll("o"))
-            {
-                // The encryption options as given (a secret's id, never its value), as qemu-img echoes them.
-                parts.AddRange(ImgSecrets.SplitOptions(s, "-o", firstIsType: false, out _)
-                    .Where(kv => kv.Key.StartsWith("encrypt.", StringComparison.Ordinal))
-                    .Select(kv => $"{kv.Key}={kv.Value}"));
-            }
-            if (fmt == ImageFormat.Qcow2)
-            {
-                parts.Add($"cluster_size={o.ClusterSize}");
-                if (o.ExtendedL2)
-                {
-                    parts.Add("extended_l2=on");
-                }
-
-                parts.Add($"compression_type={(o.CompressionType == CompressionType.Zstd ? "zstd" : "zlib")}");
-            }
-
-            parts.Add($"size={info.VirtualSize}");
-            if (o.BackingFile is not null)
-            {
-                parts.Add($"backing_file={o.BackingFile}");
-                if (o.BackingFormat is { } f)
-                {
-                    parts.Add($"backing_fmt={DiskImage.FormatName(f)}");
-                }
-            }
-
-            if (fmt == ImageFormat.Qcow2)
-            {
-                parts.Add($"lazy_refcounts={(o.LazyRefcounts ? "on" : "off")}");
-                parts.Add($"refcount_bits={o.RefcountBits}");
-            }
-
-            ctx.Out.WriteLine(string.Join(' ', parts));
+            ctx.Out.WriteLine(ImgCreateEcho.Line(path, fmt, a.GetAll("o"), a.Get("b"), a.Get("F"), info.VirtualSize));
         }
 
         return 0;

@@ -26,6 +26,12 @@ internal static class ImgCheckCommand
         CheckResult res;
         try
         {
+            if (src.Format != ImageFormat.Raw && DiskImage.Probe(path) == ImageFormat.Qcow2 && DiskImage.Inspect(path, ImageFormat.Qcow2).BackingFile is not null)
+            {
+                // qemu-img opens the whole chain first: a check with a missing backing file fails (exit 1).
+                using var chain = DiskImage.Open(path, src.Format, readOnly: true, options: src.OpenOptions);
+            }
+
             res = DiskImage.Check(path, repair, src.Format);
         }
         catch (ImageException e) when (!e.IsCorruption)
@@ -34,47 +40,29 @@ internal static class ImgCheckCommand
             return e.Message.Contains("does not support checks", StringComparison.Ordinal) ? 63 : 1;
         }
 
-        if (json)
+        if (json && !a.Has("q"))
         {
-            Output.Json(ctx.Out, w =>
+            foreach (var m in res.Messages)
+            {
+                ctx.Err.WriteLine(m);
+            }
+
+            // qemu's key order (its QDict hash order); the counts are optional fields printed only when non-zero.
+            ImgJson.Write(ctx.Out, w =>
             {
                 w.WriteStartObject();
                 w.WriteNumber("image-end-offset", res.ImageEndOffset);
-                w.WriteNumber("total-clusters", res.TotalClusters);
+                Optional(w, "compressed-clusters", res.CompressedClusters);
+                Optional(w, "total-clusters", res.TotalClusters);
+                Optional(w, "corruptions", res.Corruptions);
+                Optional(w, "corruptions-fixed", res.CorruptionsFixed);
                 w.WriteNumber("check-errors", res.CheckErrors);
-                if (res.Leaks > 0)
-                {
-                    w.WriteNumber("leaks", res.Leaks);
-                }
-
-                if (res.Corruptions > 0)
-                {
-                    w.WriteNumber("corruptions", res.Corruptions);
-                }
-
-                if (res.LeaksFixed > 0)
-                {
-                    w.WriteNumber("leaks-fixed", res.LeaksFixed);
-                }
-
-                if (res.CorruptionsFixed > 0)
-                {
-                    w.WriteNumber("corruptions-fixed", res.CorruptionsFixed);
-                }
-
-                w.WriteNumber("allocated-clusters", res.AllocatedClusters);
+                Optional(w, "leaks", res.Leaks);
+                Optional(w, "leaks-fixed", res.LeaksFixed);
+                Optional(w, "allocated-clusters", res.AllocatedClusters);
                 w.WriteString("filename", path);
                 w.WriteString("format", DiskImage.FormatName(res.Format));
-                if (res.FragmentedClusters > 0)
-                {
-                    w.WriteNumber("fragmented-clusters", res.FragmentedClusters);
-                }
-
-                if (res.CompressedClusters > 0)
-                {
-                    w.WriteNumber("compressed-clusters", res.CompressedClusters);
-                }
-
+                Optional(w, "fragmented-clusters", res.FragmentedClusters);
                 w.WriteEndObject();
             });
         }
@@ -111,7 +99,7 @@ internal static class ImgCheckCommand
                 }
             }
 
-            if (res.TotalClusters > 0)
+            if (res.TotalClusters > 0 && res.AllocatedClusters > 0)
             {
                 double t = res.TotalClusters;
                 double al = res.AllocatedClusters;
@@ -123,5 +111,13 @@ internal static class ImgCheckCommand
         }
 
         return res.CheckErrors > 0 ? 1 : res.Corruptions > 0 ? 2 : res.Leaks > 0 ? 3 : 0;
+    }
+
+    private static void Optional(System.Text.Json.Utf8JsonWriter w, string name, long value)
+    {
+        if (value != 0)
+        {
+            w.WriteNumber(name, value);
+        }
     }
 }

@@ -57,6 +57,14 @@ internal static class ImgCreateOptions
                     },
                     "backing_file" when format == ImageFormat.Qcow2 => o with { BackingFile = val },
                     "backing_fmt" when format == ImageFormat.Qcow2 => o with { BackingFormat = DiskImage.ParseFormat(val) },
+                    // File-level options qemu takes for every format: the hint only matters on XFS (Vireo sets none).
+                    "extent_size_hint" => Validated(o, ImgArgs.ParseSize(val, key)),
+                    "nocow" => Bool(key, val) ? throw new ImageException("nocow=on is not supported by Vireo (on btrfs, mark the directory with 'chattr +C' instead)") : o,
+                    "data_file" or "data_file_raw" when format == ImageFormat.Qcow2 =>
+                        throw new ImageException($"{key}: creating a qcow2 image with an external data file is not supported (Vireo reads such images, it does not create them)"),
+                    "encryption" when format == ImageFormat.Qcow2 => Bool(key, val)
+                        ? throw new ImageException("encryption=on (qcow2's legacy AES) is not supported: qemu deprecates it; use LUKS")
+                        : o,
                     _ => throw new ImageException($"Invalid parameter '{key}' for format '{DiskImage.FormatName(format)}'"),
                 };
             }
@@ -66,6 +74,8 @@ internal static class ImgCreateOptions
         return o;
     }
 
+    private static ImageCreateOptions Validated(ImageCreateOptions o, long value) => value >= 0 ? o : throw new ImageException($"Invalid size {value}");
+
     private static bool Bool(string key, string v) => v switch
     {
         "on" or "true" or "yes" => true,
@@ -74,7 +84,7 @@ internal static class ImgCreateOptions
     };
 
     /// <summary>Comma-separated, with ",," standing for a literal comma as in QEMU.</summary>
-    private static IEnumerable<string> SplitOptions(string s)
+    internal static IEnumerable<string> SplitOptions(string s)
     {
         var cur = new System.Text.StringBuilder();
         for (int i = 0; i < s.Length; i++)

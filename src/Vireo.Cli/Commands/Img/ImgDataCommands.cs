@@ -19,7 +19,7 @@ internal static class ImgMapCommand
         using var img = DiskImage.Open(src.Path, src.Format, readOnly: true, options: src.OpenOptions);
         long start = a.Get("start-offset") is { } so ? ImgArgs.ParseSize(so, "start offset") : 0;
         long? len = a.Get("max-length") is { } ml ? ImgArgs.ParseSize(ml, "max length") : null;
-        var map = await DiskImage.MapAsync(img, start, len).ConfigureAwait(false);
+        var map = QemuMerge(await DiskImage.MapAsync(img, start, len).ConfigureAwait(false));
         var o = ctx.Out;
         if (json)
         {
@@ -27,8 +27,7 @@ internal static class ImgMapCommand
             {
                 var e = map[i];
                 string off = e.Offset is { } x ? $", \"offset\": {x}" : "";
-                string comp = e.Compressed ? ", \"compressed\": true" : "";
-                o.Write($"{(i == 0 ? "[" : "")}{{ \"start\": {e.Start}, \"length\": {e.Length}, \"depth\": {e.Depth}, \"present\": {B(e.Present)}, \"zero\": {B(e.Zero)}, \"data\": {B(e.Data)}{comp}{off}}}");
+                o.Write($"{(i == 0 ? "[" : "")}{{ \"start\": {e.Start}, \"length\": {e.Length}, \"depth\": {e.Depth}, \"present\": {B(e.Present)}, \"zero\": {B(e.Zero)}, \"data\": {B(e.Data)}{off}}}");
                 o.WriteLine(i == map.Count - 1 ? "]" : ",");
             }
 
@@ -40,16 +39,57 @@ internal static class ImgMapCommand
             return 0;
         }
 
+        // The engine names backing layers by resolved path; qemu prints them as it joins names (info's rule).
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        string qemuName = src.Path;
+        for (var layer = img; layer is not null; layer = layer.Backing)
+        {
+            names.TryAdd(layer.Path, qemuName);
+            if (layer.Backing is not null && DiskImage.Inspect(layer.Path, layer.Format).BackingFile is { } bf)
+            {
+                qemuName = ImgInfoCommand.QemuPath(qemuName, bf);
+            }
+        }
+
         o.WriteLine($"{"Offset",-16}{"Length",-16}{"Mapped to",-16}File");
         foreach (var e in map)
         {
+            if (e.Data && e.Offset is null)
+            {
+                throw new ImageException("File contains external, encrypted or compressed clusters.");
+            }
+
             if (e.Data && e.Offset is { } off)
             {
-                o.WriteLine($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(off),-16}{e.File}");
+                string file = e.File is not null && names.TryGetValue(e.File, out var n) ? n : e.File ?? "";
+                o.WriteLine($"{Hex(e.Start),-16}{Hex(e.Length),-16}{Hex(off),-16}{file}");
             }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// qemu-img 7.2 has no "compressed" key: a compressed cluster is data without an offset, and neighbours
+    /// that look alike merge.
+    /// </summary>
+    private static List<MapEntry> QemuMerge(IReadOnlyList<MapEntry> map)
+    {
+        var list = new List<MapEntry>(map.Count);
+        foreach (var raw in map)
+        {
+            var e = raw.Compressed ? raw with { Compressed = false, Offset = null } : raw;
+            if (list.Count > 0 && list[^1] is var p && p.Depth == e.Depth && p.Present == e.Present && p.Zero == e.Zero && p.Data == e.Data
+                && p.Offset is null && e.Offset is null && p.Start + p.Length == e.Start)
+            {
+                list[^1] = p with { Length = p.Length + e.Length };
+                continue;
+            }
+
+            list.Add(e);
+        }
+
+        return list;
     }
 
     private static string B(bool b) => b ? "true" : "false";
@@ -73,16 +113,16 @@ internal static class ImgCompareCommand
         var s2 = ImgSecrets.Source(a, secrets, a.Positionals[1], a.Format("F") ?? a.Format("f"));
         using var i1 = DiskImage.Open(s1.Path, s1.Format, readOnly: true, options: s1.OpenOptions);
         using var i2 = DiskImage.Open(s2.Path, s2.Format, readOnly: true, options: s2.OpenOptions);
-        long? diff;
+        CompareResult diff;
         try
         {
-            diff = await DiskImage.CompareAsync(i1, i2, a.Has("s")).ConfigureAwait(false);
+            diff = await DiskImage.CompareDetailedAsync(i1, i2, a.Has("s")).ConfigureAwait(false);
         }
         catch (ImageException e) when (e.Message == "Image size mismatch!")
         {
             if (!a.Has("q"))
             {
-                ctx.Out.WriteLine("Image size mismatch!");
+                ctx.Out.WriteLine("Strict mode: Image size mismatch!");
             }
 
             return 1;
@@ -90,10 +130,21 @@ internal static class ImgCompareCommand
 
         if (!a.Has("q"))
         {
-            ctx.Out.WriteLine(diff is { } d ? $"Content mismatch at offset {d}!" : "Images are identical.");
+            // qemu warns when it reaches the longer image's tail, i.e. when the common part matched.
+            if (i1.VirtualSize != i2.VirtualSize && (diff.Offset is null || diff.Offset >= Math.Min(i1.VirtualSize, i2.VirtualSize)))
+            {
+                ctx.Out.WriteLine("Warning: Image size mismatch!");
+            }
+
+            ctx.Out.WriteLine(diff switch
+            {
+                { Offset: { } d, StatusMismatch: true } => $"Strict mode: Offset {d} block status mismatch!",
+                { Offset: { } d } => $"Content mismatch at offset {d}!",
+                _ => "Images are identical.",
+            });
         }
 
-        return diff is null ? 0 : 1;
+        return diff.Offset is null ? 0 : 1;
     }
 }
 
@@ -139,10 +190,12 @@ internal static class ImgMeasureCommand
         using (src)
         {
             var (req, full) = await DiskImage.MeasureAsync(src, size, target).ConfigureAwait(false);
-            bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2;
+            // qemu reports a bitmaps figure only when both sides can hold persistent bitmaps (qcow2 v3).
+            bool bitmaps = src is { Format: ImageFormat.Qcow2 } && outFmt == ImageFormat.Qcow2 && target.Version == 3
+                && DiskImage.Inspect(src.Path, ImageFormat.Qcow2).Compat == "1.1";
             if (json)
             {
-                Output.Json(ctx.Out, w =>
+                ImgJson.Write(ctx.Out, w =>
                 {
                     w.WriteStartObject();
                     if (bitmaps)
@@ -179,6 +232,18 @@ internal static class ImgConvertCommand
         if (a.Positionals.Count < 2)
         {
             throw new ImageException("convert: expecting at least one source and a destination file name");
+        }
+
+        // Accepted and ignored, as they change neither the result nor its safety: -t/-T (cache modes), -C (copy
+        // offloading), -r (rate limit), -U. Refused, as ignoring them would give another result:
+        if (a.Has("l"))
+        {
+            throw new ImageException("convert -l (from an internal snapshot) is not supported; convert a copy after 'img snapshot -a'");
+        }
+
+        if (a.Has("salvage") || a.Has("bitmaps") || a.Has("skip-broken-bitmaps"))
+        {
+            throw new ImageException($"convert --{(a.Has("salvage") ? "salvage" : a.Has("bitmaps") ? "bitmaps" : "skip-broken-bitmaps")} is not supported by Vireo");
         }
 
         var outFmt = a.Format("O") ?? ImageFormat.Raw;

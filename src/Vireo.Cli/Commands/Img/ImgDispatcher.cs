@@ -37,7 +37,7 @@ internal static class ImgDispatcher
                 _ => throw new ImageException($"unknown img subcommand '{args[0]}' (see 'vireo help img')"),
             };
         }
-        catch (ImageException e) when (args[0] is "compare")
+        catch (Exception e) when (args[0] is "compare" && e is ImageException or IOException or UnauthorizedAccessException)
         {
             ctx.Err.WriteLine($"error: {e.Message}");
             return 2;

@@ -29,6 +29,17 @@ internal static class ImgInfoCommand
             }
 
             var info = DiskImage.Inspect(path, fmt);
+            if (info.Format == ImageFormat.Raw)
+            {
+                // qemu counts a raw file in whole sectors.
+                info = info with { VirtualSize = (info.VirtualSize + 511) & ~511L };
+            }
+
+            if (info.BackingFile is not null)
+            {
+                info = info with { FullBackingFile = QemuPath(path, info.BackingFile) };
+            }
+
             chain.Add(info);
             if (!a.Has("backing-chain") || info.FullBackingFile is null)
             {
@@ -41,7 +52,7 @@ internal static class ImgInfoCommand
 
         if (json)
         {
-            Output.Json(ctx.Out, w =>
+            ImgJson.Write(ctx.Out, w =>
             {
                 if (a.Has("backing-chain"))
                 {
@@ -72,6 +83,21 @@ internal static class ImgInfoCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// A backing file name as qemu prints it (path_combine): relative names are joined to the directory part of
+    /// the image's name as given, never made absolute, so <c>info top.qcow2</c> says <c>base.qcow2</c>.
+    /// </summary>
+    internal static string QemuPath(string imagePath, string backing)
+    {
+        if (Path.IsPathRooted(backing))
+        {
+            return backing;
+        }
+
+        int slash = imagePath.LastIndexOf('/');
+        return slash < 0 ? backing : imagePath[..(slash + 1)] + backing;
     }
 
     internal static void WriteJson(Utf8JsonWriter w, ImageInfo i)
@@ -213,7 +239,7 @@ internal static class ImgInfoCommand
 
         if (i.BackingFile is not null)
         {
-            o.WriteLine(i.FullBackingFile != i.BackingFile && !Path.IsPathRooted(i.BackingFile)
+            o.WriteLine(i.FullBackingFile != i.BackingFile
                 ? $"backing file: {i.BackingFile} (actual path: {i.FullBackingFile})"
                 : $"backing file: {i.BackingFile}");
             if (i.BackingFormat is not null)
@@ -291,7 +317,7 @@ internal static class ImgInfoCommand
             long secs = s.VmClockNanoseconds / 1_000_000_000;
             string clock = $"{secs / 3600:00}:{secs / 60 % 60:00}:{secs % 60:00}.{s.VmClockNanoseconds / 1_000_000 % 1000:000}";
             string icount = s.Icount is { } ic && ic != -1 ? ic.ToString(CultureInfo.InvariantCulture) : "";
-            o.WriteLine($"{s.Id,-9} {s.Name,-17} {ImgArgs.SizeToString(s.VmStateSize),7} {date} {clock} {icount,10}".TrimEnd());
+            o.WriteLine($"{s.Id,-9} {s.Name,-17} {ImgArgs.SizeToString(s.VmStateSize),7} {date} {clock} {icount,10}");
         }
     }
 }
