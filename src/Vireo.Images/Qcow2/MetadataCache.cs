@@ -8,13 +8,23 @@ internal sealed class MetadataCache
 {
     private readonly Dictionary<long, byte[]> _tables = [];
     private readonly int _capacity;
+    private readonly Stack<byte[]>? _spare;
     private long _lastKey = -1;
     private byte[]? _last;
 
-    public MetadataCache(int clusterSize, long budgetBytes)
+    /// <param name="recycle">
+    /// Reuse evicted tables for later loads. Only for owners that never hold a table across two loads
+    /// (read-only images): walking a 1 TiB image otherwise leaves a table's worth of garbage per L2 table,
+    /// which the GC lets pile up to well past the cache's own size.
+    /// </param>
+    public MetadataCache(int clusterSize, long budgetBytes, bool recycle = false)
     {
         _capacity = (int)Math.Clamp(budgetBytes / clusterSize, 4, 65536);
+        _spare = recycle ? new Stack<byte[]>() : null;
     }
+
+    /// <summary>An array for a table about to be loaded: an evicted one when recycling, else a new one.</summary>
+    public byte[] Rent(int size) => _spare is { Count: > 0 } s && s.Peek().Length == size ? s.Pop() : new byte[size];
 
     public bool TryGet(long key, out byte[] table)
     {
@@ -42,7 +52,16 @@ internal sealed class MetadataCache
             int drop = _tables.Count / 2;
             foreach (var k in _tables.Keys.Take(drop).ToList())
             {
-                _tables.Remove(k);
+                if (_tables.Remove(k, out var old) && _spare is not null)
+                {
+                    _spare.Push(old);
+                }
+
+                if (k == _lastKey)
+                {
+                    _lastKey = -1;
+                    _last = null;
+                }
             }
         }
 

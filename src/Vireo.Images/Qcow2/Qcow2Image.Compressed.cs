@@ -38,14 +38,14 @@ internal sealed partial class Qcow2Image
             var (host, fresh) = PlaceCompressed(total);
             long first = host >> ClusterBits;
             long span = ((host + total - 1) >> ClusterBits) - first + 1;
-            var packed = new byte[total];
             var refs = new int[span];
             long pos = 0;
             var entries = new ulong[clusters.Count];
+            var pieces = new List<ReadOnlyMemory<byte>>(clusters.Count);
             for (int i = 0; i < clusters.Count; i++)
             {
                 var c = clusters[i];
-                c.Data.Span.CopyTo(packed.AsSpan((int)pos));
+                pieces.Add(c.Data);
                 entries[i] = L2Entry.MakeCompressed(host + pos, c.Data.Length, ClusterBits);
                 for (long hc = (host + pos) >> ClusterBits; hc <= (host + pos + c.Data.Length - 1) >> ClusterBits; hc++)
                 {
@@ -55,7 +55,9 @@ internal sealed partial class Qcow2Image
                 pos += c.Data.Length;
             }
 
-            FileIo.Write(_file, packed, host);
+            // One write, no copy (a packed buffer per window was large-object garbage): the pieces are
+            // usually consecutive slices of one compression buffer, merged into a single span here.
+            FileIo.Write(_file, Coalesce(pieces), host);
             for (int i = 0; i < refs.Length; i++)
             {
                 // Freshly allocated clusters start at 1; a continued cluster already counts its earlier users.

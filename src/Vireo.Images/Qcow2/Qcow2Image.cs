@@ -26,7 +26,7 @@ internal sealed partial class Qcow2Image : IBlockImage
         ReadOnly = readOnly;
         Backing = backing;
         _dataFile = dataFile;
-        _l2Cache = new MetadataCache(header.ClusterSize, 16L * 1024 * 1024);
+        _l2Cache = new MetadataCache(header.ClusterSize, 16L * 1024 * 1024, recycle: readOnly);
         _l1 = [];
     }
 
