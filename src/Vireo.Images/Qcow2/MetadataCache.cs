@@ -8,6 +8,7 @@ internal sealed class MetadataCache
 {
     private readonly Dictionary<long, byte[]> _tables = [];
     private readonly int _capacity;
+    private readonly int _tableSize;
     private readonly Stack<byte[]>? _spare;
     private long _lastKey = -1;
     private byte[]? _last;
@@ -20,6 +21,7 @@ internal sealed class MetadataCache
     public MetadataCache(int clusterSize, long budgetBytes, bool recycle = false)
     {
         _capacity = (int)Math.Clamp(budgetBytes / clusterSize, 4, 65536);
+        _tableSize = clusterSize;
         _spare = recycle ? new Stack<byte[]>() : null;
     }
 
@@ -62,6 +64,15 @@ internal sealed class MetadataCache
                     _lastKey = -1;
                     _last = null;
                 }
+            }
+
+            // Tables that cannot be recycled (a writer may hold one across loads) die old, in gen2, and
+            // a writer churning through a 1 TiB image left the heap at several times the cache's size
+            // before the GC came for them. Collect once per eviction of at least 8 MiB: a few ms on a
+            // heap this small, once per hundreds of tables.
+            if (_spare is null && (long)drop * _tableSize >= 8L * 1024 * 1024)
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             }
         }
 
