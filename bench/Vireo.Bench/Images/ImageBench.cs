@@ -129,7 +129,7 @@ internal static partial class ImageBench
         if (Environment.GetEnvironmentVariable("VIREO_BENCH_VERBOSE") is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wall {sw.Elapsed.TotalSeconds:0.000} s user {(me.UserProcessorTime - cpu0).TotalSeconds:0.000} s sys {(me.PrivilegedProcessorTime - sys0).TotalSeconds:0.000} s"));
+                $"wall {sw.Elapsed.TotalSeconds:0.000} s user {(me.UserProcessorTime - cpu0).TotalSeconds:0.000} s sys {(me.PrivilegedProcessorTime - sys0).TotalSeconds:0.000} s gc committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MiB gcs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
         }
 
         return 0;

@@ -9,6 +9,7 @@ internal sealed class MetadataCache
     private readonly Dictionary<long, byte[]> _tables = [];
     private readonly int _capacity;
     private readonly int _tableSize;
+    private long _evicted;
     private readonly Stack<byte[]>? _spare;
     private long _lastKey = -1;
     private byte[]? _last;
@@ -68,10 +69,11 @@ internal sealed class MetadataCache
 
             // Tables that cannot be recycled (a writer may hold one across loads) die old, in gen2, and
             // a writer churning through a 1 TiB image left the heap at several times the cache's size
-            // before the GC came for them. Collect once per eviction of at least 8 MiB: a few ms on a
-            // heap this small, once per hundreds of tables.
-            if (_spare is null && (long)drop * _tableSize >= 8L * 1024 * 1024)
+            // before the GC came for them. Collect once per 8 MiB evicted: a few ms on a heap this small,
+            // once per hundreds of tables.
+            if (_spare is null && (_evicted += (long)drop * _tableSize) >= 8L * 1024 * 1024)
             {
+                _evicted = 0;
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             }
         }
