@@ -253,7 +253,27 @@ internal sealed partial class Converter
 
         if (!data)
         {
-            return new Chunk { Offset = baseOffset + pos, Length = (int)len };
+            // Skip long unallocated stretches in one chunk, ending on a window boundary so that the
+            // windows after it stay cluster-aligned (a 1 TiB sparse image is half a million windows).
+            long run = len;
+            while (run < (1L << 30) && pos + run < src.VirtualSize)
+            {
+                var (s2, l2) = await ChainStatusAsync(src, pos + run, Math.Min(1L << 30, src.VirtualSize - pos - run), ct).ConfigureAwait(false);
+                if (s2 == BlockState.Data)
+                {
+                    break;
+                }
+
+                run += l2;
+            }
+
+            long end = Math.Min(pos + run, src.VirtualSize);
+            if (end < src.VirtualSize)
+            {
+                end = (((baseOffset + end) / ChunkSize) * ChunkSize) - baseOffset;
+            }
+
+            return new Chunk { Offset = baseOffset + pos, Length = (int)Math.Max(len, end - pos) };
         }
 
         var buf = free.Take(ct);

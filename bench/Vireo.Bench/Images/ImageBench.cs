@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using Vireo.Images;
 
 namespace Vireo.Bench.Images;
@@ -7,11 +9,16 @@ namespace Vireo.Bench.Images;
 /// <summary>
 /// Side by side with qemu-img, same inputs, one run, ratios printed (ratio = qemu-img time / Vireo time, so
 /// above 1 means Vireo is faster). Data lives under /tmp and is deleted at the end. Vireo runs in-process
-/// after a warm-up; its peak memory is measured in a child process doing the largest convert.
+/// after a warm-up; every timed operation starts after a sync, so neither tool pays for the other's
+/// writeback. Peak memory (max RSS) of both is measured in child processes at the end.
+/// Options: --runs N (min of N, default 3), --no-memory (skip the memory table).
 /// </summary>
-internal static class ImageBench
+internal static partial class ImageBench
 {
     private const long Gib = 1L << 30;
+    private const long Mib = 1L << 20;
+
+    private static int s_runs = 3;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -20,10 +27,37 @@ internal static class ImageBench
             return await ChildConvertAsync(args).ConfigureAwait(false);
         }
 
+        if (args.Length > 0 && args[0] == "child-rusage")
+        {
+            return ChildRusage(args[1..]);
+        }
+
+        bool memory = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--runs" when i + 1 < args.Length:
+                    s_runs = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    break;
+                case "--no-memory":
+                    memory = false;
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: img [--runs N] [--no-memory]");
+                    return 1;
+            }
+        }
+
         string dir = Directory.CreateTempSubdirectory("vireo-img-bench-").FullName;
         try
         {
             await RunAllAsync(dir).ConfigureAwait(false);
+            if (memory)
+            {
+                await MemoryAsync(dir).ConfigureAwait(false);
+            }
+
             return 0;
         }
         finally
@@ -49,9 +83,15 @@ internal static class ImageBench
             cleanup: () => Delete(P("q2.raw"), P("v2.raw"))).ConfigureAwait(false);
 
         MakeMixedRaw(P("small.raw"), Gib / 4, seed: 2);
-        await Row("convert -c raw→qcow2 (256 MiB)", () => Qemu("convert", "-c", "-O", "qcow2", P("small.raw"), P("q3.qcow2")),
+        await Row("convert -c raw→qcow2 (256 MiB mix)", () => Qemu("convert", "-c", "-O", "qcow2", P("small.raw"), P("q3.qcow2")),
             () => DiskImage.ConvertAsync(new ConvertOptions { Sources = [P("small.raw")], Destination = P("v3.qcow2"), DestinationFormat = ImageFormat.Qcow2, Compress = true }),
-            cleanup: () => Delete(P("q3.qcow2"), P("v3.qcow2")), runs: 1).ConfigureAwait(false);
+            cleanup: () => Delete(P("q3.qcow2"), P("v3.qcow2")), runs: Math.Min(s_runs, 2), outputs: (P("q3.qcow2"), P("v3.qcow2"))).ConfigureAwait(false);
+
+        // Compressible data: what -c is for. The mix above is mostly random (incompressible) or zeroes.
+        MakeTextRaw(P("text.raw"), Gib / 4, seed: 3);
+        await Row("convert -c raw→qcow2 (256 MiB text)", () => Qemu("convert", "-c", "-O", "qcow2", P("text.raw"), P("q5.qcow2")),
+            () => DiskImage.ConvertAsync(new ConvertOptions { Sources = [P("text.raw")], Destination = P("v5.qcow2"), DestinationFormat = ImageFormat.Qcow2, Compress = true }),
+            cleanup: () => Delete(P("q5.qcow2"), P("v5.qcow2")), runs: Math.Min(s_runs, 2), outputs: (P("q5.qcow2"), P("v5.qcow2"))).ConfigureAwait(false);
 
         // 3-deep chain: base (the 2 GiB qcow2) <- mid <- top, overlays with scattered writes.
         Qemu("create", "-q", "-f", "qcow2", "-b", "ref.qcow2", "-F", "qcow2", P("mid.qcow2"));
@@ -67,27 +107,6 @@ internal static class ImageBench
         await Row("info (64 GiB sparse)", () => Qemu("info", P("big.qcow2")), () => { DiskImage.Inspect(P("big.qcow2")); return Task.CompletedTask; }, runs: 5).ConfigureAwait(false);
         await Row("check (64 GiB sparse)", () => Qemu("check", P("big.qcow2")), () => { DiskImage.Check(P("big.qcow2")); return Task.CompletedTask; }, runs: 5).ConfigureAwait(false);
         Console.WriteLine("(info/check: qemu-img timings include its process start; Vireo's are in-process)");
-
-        // Peak memory of a fresh process doing the largest convert.
-        string self = Environment.ProcessPath!;
-        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            psi.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
-        }
-
-        psi.ArgumentList.Add("img");
-        psi.ArgumentList.Add("child-convert");
-        psi.ArgumentList.Add(P("src.raw"));
-        psi.ArgumentList.Add(P("m.qcow2"));
-        using (var p = Process.Start(psi)!)
-        {
-            string o = await p.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-            await p.WaitForExitAsync().ConfigureAwait(false);
-            Console.WriteLine($"vireo peak RSS converting 2 GiB raw→qcow2 (whole .NET process): {o.Trim()}");
-        }
-
-        Delete(P("m.qcow2"));
     }
 
     /// <summary>
@@ -110,31 +129,104 @@ internal static class ImageBench
         if (Environment.GetEnvironmentVariable("VIREO_BENCH_VERBOSE") is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wall {sw.Elapsed.TotalSeconds:0.000} s user {(me.UserProcessorTime - cpu0).TotalSeconds:0.000} s sys {(me.PrivilegedProcessorTime - sys0).TotalSeconds:0.000} s"));
+                $"wall {sw.Elapsed.TotalSeconds:0.000} s user {(me.UserProcessorTime - cpu0).TotalSeconds:0.000} s sys {(me.PrivilegedProcessorTime - sys0).TotalSeconds:0.000} s gc committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 20} MiB gcs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
         }
 
         return 0;
     }
 
-    private static async Task Row(string name, Action qemu, Func<Task> vireo, Action? cleanup = null, int runs = 3)
+    private static async Task Row(string name, Action qemu, Func<Task> vireo, Action? cleanup = null, int runs = -1, (string Qemu, string Vireo)? outputs = null)
     {
+        runs = runs < 0 ? s_runs : runs;
         double q = double.MaxValue;
         double v = double.MaxValue;
+        long qSize = 0;
+        long vSize = 0;
         await vireo().ConfigureAwait(false); // warm-up (JIT)
         cleanup?.Invoke();
         for (int i = 0; i < runs; i++)
         {
+            // Each tool starts from the same state: the other's output deleted and everything synced
+            // (otherwise one pays for the other's writeback and discards).
+            Sync();
             var sw = Stopwatch.StartNew();
             qemu();
             q = Math.Min(q, sw.Elapsed.TotalSeconds);
+            qSize = outputs is { } oq ? new FileInfo(oq.Qemu).Length : 0;
             cleanup?.Invoke();
+            Sync();
             sw.Restart();
             await vireo().ConfigureAwait(false);
             v = Math.Min(v, sw.Elapsed.TotalSeconds);
+            vSize = outputs is { } ov ? new FileInfo(ov.Vireo).Length : 0;
             cleanup?.Invoke();
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-38}{q,10:0.000} s{v,10:0.000} s{q / v,8:0.00}×"));
+        if (outputs is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"  output size",-38}{qSize / (double)Mib,8:0.0} MiB{vSize / (double)Mib,8:0.0} MiB{(vSize - qSize) * 100.0 / qSize,+7:+0.0;-0.0} %"));
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "sync")]
+    private static partial void Sync();
+
+    /// <summary>
+    /// Text-like, compressible data (log lines of words from a fixed vocabulary) with zeroes and holes:
+    /// of each 8 MiB, one is written zeroes and two are holes. Deterministic for a seed.
+    /// </summary>
+    private static void MakeTextRaw(string path, long size, int seed)
+    {
+        var rnd = new Random(seed);
+        var words = new string[4000];
+        for (int i = 0; i < words.Length; i++)
+        {
+            var w = new char[rnd.Next(2, 11)];
+            for (int j = 0; j < w.Length; j++)
+            {
+                w[j] = (char)('a' + rnd.Next(26));
+            }
+
+            words[i] = new string(w);
+        }
+
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        fs.SetLength(size);
+        var buf = new byte[Mib];
+        var sb = new StringBuilder();
+        for (long mi = 0; mi < size / Mib; mi++)
+        {
+            if (mi % 4 == 3)
+            {
+                continue;
+            }
+
+            if (mi % 8 == 1)
+            {
+                Array.Clear(buf);
+            }
+            else
+            {
+                sb.Clear();
+                while (sb.Length < Mib)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"{rnd.Next(100_000_000):00000000} ");
+                    int n = rnd.Next(3, 13);
+                    for (int k = 0; k < n; k++)
+                    {
+                        sb.Append(words[rnd.Next(words.Length)]).Append(' ');
+                    }
+
+                    sb.Append(CultureInfo.InvariantCulture, $"level={rnd.Next(8)} ").Append(words[rnd.Next(words.Length)]).Append('\n');
+                }
+
+                Encoding.ASCII.GetBytes(sb.ToString(0, (int)Mib), buf);
+            }
+
+            RandomAccess.Write(fs.SafeFileHandle, buf, mi * Mib);
+        }
     }
 
     private static void MakeMixedRaw(string path, long size, int seed)

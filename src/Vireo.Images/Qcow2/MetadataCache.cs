@@ -8,13 +8,26 @@ internal sealed class MetadataCache
 {
     private readonly Dictionary<long, byte[]> _tables = [];
     private readonly int _capacity;
+    private readonly int _tableSize;
+    private long _evicted;
+    private readonly Stack<byte[]>? _spare;
     private long _lastKey = -1;
     private byte[]? _last;
 
-    public MetadataCache(int clusterSize, long budgetBytes)
+    /// <param name="recycle">
+    /// Reuse evicted tables for later loads. Only for owners that never hold a table across two loads
+    /// (read-only images): walking a 1 TiB image otherwise leaves a table's worth of garbage per L2 table,
+    /// which the GC lets pile up to well past the cache's own size.
+    /// </param>
+    public MetadataCache(int clusterSize, long budgetBytes, bool recycle = false)
     {
         _capacity = (int)Math.Clamp(budgetBytes / clusterSize, 4, 65536);
+        _tableSize = clusterSize;
+        _spare = recycle ? new Stack<byte[]>() : null;
     }
+
+    /// <summary>An array for a table about to be loaded: an evicted one when recycling, else a new one.</summary>
+    public byte[] Rent(int size) => _spare is { Count: > 0 } s && s.Peek().Length == size ? s.Pop() : new byte[size];
 
     public bool TryGet(long key, out byte[] table)
     {
@@ -42,7 +55,26 @@ internal sealed class MetadataCache
             int drop = _tables.Count / 2;
             foreach (var k in _tables.Keys.Take(drop).ToList())
             {
-                _tables.Remove(k);
+                if (_tables.Remove(k, out var old) && _spare is not null)
+                {
+                    _spare.Push(old);
+                }
+
+                if (k == _lastKey)
+                {
+                    _lastKey = -1;
+                    _last = null;
+                }
+            }
+
+            // Tables that cannot be recycled (a writer may hold one across loads) die old, in gen2, and
+            // a writer churning through a 1 TiB image left the heap at several times the cache's size
+            // before the GC came for them. Collect once per 8 MiB evicted: a few ms on a heap this small,
+            // once per hundreds of tables.
+            if (_spare is null && (_evicted += (long)drop * _tableSize) >= 8L * 1024 * 1024)
+            {
+                _evicted = 0;
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             }
         }
 

@@ -21,7 +21,7 @@ internal sealed partial class Qcow2Image
             return tbl;
         }
 
-        tbl = new byte[ClusterSize];
+        tbl = _l2Cache.Rent(ClusterSize);
         FileIo.ReadExact(_file, tbl, offset, Path, "L2 table");
         _l2Cache.Add(offset, tbl);
         return tbl;

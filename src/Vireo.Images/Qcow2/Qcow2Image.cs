@@ -26,7 +26,9 @@ internal sealed partial class Qcow2Image : IBlockImage
         ReadOnly = readOnly;
         Backing = backing;
         _dataFile = dataFile;
-        _l2Cache = new MetadataCache(header.ClusterSize, 16L * 1024 * 1024);
+        // 4 MiB of L2 tables maps 32 GiB of guest space with 64 KiB clusters: ample for convert's and the
+        // other commands' mostly sequential walks, and a convert has two or more images open at once.
+        _l2Cache = new MetadataCache(header.ClusterSize, 4L * 1024 * 1024, recycle: readOnly);
         _l1 = [];
     }
 

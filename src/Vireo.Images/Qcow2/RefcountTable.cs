@@ -54,6 +54,9 @@ internal sealed class RefcountTable
 
     public ulong MaxRefcount => _maxRefcount;
 
+    /// <summary>How many times refcounts were lowered: a cluster kept for later use is only safe while this is unchanged.</summary>
+    public long Decrements { get; private set; }
+
     public long EntriesPerBlock => _entriesPerBlock;
 
     public IReadOnlyList<ulong> Table => _table;
@@ -118,6 +121,11 @@ internal sealed class RefcountTable
     /// <summary>Adds <paramref name="delta"/> to the refcounts of a run of clusters, writing each touched block once.</summary>
     public void Update(long first, long count, long delta)
     {
+        if (delta < 0)
+        {
+            Decrements++;
+        }
+
         long c = first;
         long end = first + count;
         while (c < end)
