@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Vireo.Tests;
 
 namespace Vireo.Cli.Tests;
 
@@ -29,25 +29,11 @@ public sealed class ImgLuksCommandTests : IDisposable
 
     private static string Qemu(string tool, params string[] args)
     {
-        var (code, o, e) = Run(tool, args);
+        var (code, o, e) = Tool.Run(tool, args);
         Assert.True(code == 0, $"{tool} {string.Join(' ', args)} failed ({code}): {o}{e}");
         return o;
     }
 
-    private static (int Code, string Out, string Err) Run(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, so.Result, se.Result);
-    }
 
     /// <summary>
     /// Expected figures are qemu-img 7.2's for the same arguments: its measure builds a throwaway LUKS
@@ -71,7 +57,7 @@ public sealed class ImgLuksCommandTests : IDisposable
         string l = F("cbc.luks");
         for (int attempt = 1; ; attempt++)
         {
-            var (code, o, e) = Run("qemu-img", "create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0,iter-time=10,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256", l, "1M");
+            var (code, o, e) = Tool.Run("qemu-img", "create", "-q", "-f", "luks", "--object", Secret, "-o", "key-secret=sec0,iter-time=10,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256", l, "1M");
             if (code == 0)
             {
                 break;

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Vireo.Tests;
 
 namespace Vireo.Images.Tests;
 
@@ -29,20 +29,7 @@ internal sealed class TempDir : IDisposable
 /// <summary>Runs the real qemu-img / qemu-io (Debian qemu-utils) with an argument array.</summary>
 internal static class Qemu
 {
-    public static (int Exit, string Out, string Err) Run(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, so.Result, se.Result);
-    }
+    public static (int Exit, string Out, string Err) Run(string tool, params string[] args) => Tool.Run(tool, args);
 
     public static string Img(params string[] args)
     {
