@@ -103,6 +103,27 @@ public sealed class BitmapAndDataFileTests
         Assert.Equal(bytes, File.ReadAllBytes(img));
     }
 
+    [Fact]
+    public void ADamagedBitmapDirectoryRefusesDataWritesButNotOpeningOrChecking()
+    {
+        using var d = new TempDir();
+        string img = d.File("x.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
+        Qemu.Img("bitmap", "--add", img, "b0");
+        PatchBitmapsExtension(img, ext => BinaryPrimitives.WriteUInt64BigEndian(ext[16..], 1UL << 40)); // directory past EOF
+        var bytes = File.ReadAllBytes(img);
+
+        using (var w = DiskImage.Open(img))
+        {
+            var refused = Assert.Throws<ImageException>(() => w.WriteAsync(0, new byte[512]).AsTask().GetAwaiter().GetResult());
+            Assert.Contains("bitmap directory", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(bytes, File.ReadAllBytes(img));
+        Assert.Contains(DiskImage.Check(img).Messages, m => m.Contains("bitmap directory", StringComparison.Ordinal));
+        Assert.Empty(DiskImage.Inspect(img).Bitmaps);
+    }
+
     [Theory]
     [InlineData("data_file_raw=off")]
     [InlineData("data_file_raw=on")]
@@ -170,6 +191,20 @@ public sealed class BitmapAndDataFileTests
     /// <summary>Sets a flag bit of the first bitmap directory entry in place.</summary>
     private static void SetBitmapFlagBit(string img, uint bit)
     {
+        long dir = 0;
+        PatchBitmapsExtension(img, ext => dir = (long)BinaryPrimitives.ReadUInt64BigEndian(ext[16..]));
+        using var f = File.Open(img, FileMode.Open, FileAccess.ReadWrite);
+        var flags = new byte[4];
+        f.Position = dir + 12;
+        f.ReadExactly(flags);
+        BinaryPrimitives.WriteUInt32BigEndian(flags, BinaryPrimitives.ReadUInt32BigEndian(flags) | bit);
+        f.Position = dir + 12;
+        f.Write(flags);
+    }
+
+    /// <summary>Lets <paramref name="patch"/> read and change the bitmaps header extension's data in place.</summary>
+    private static void PatchBitmapsExtension(string img, SpanAction patch)
+    {
         using var f = File.Open(img, FileMode.Open, FileAccess.ReadWrite);
         var h = new byte[4096];
         f.ReadExactly(h);
@@ -181,17 +216,15 @@ public sealed class BitmapAndDataFileTests
             Assert.NotEqual(0u, type);
             if (type == 0x23852875)
             {
-                long dir = (long)BinaryPrimitives.ReadUInt64BigEndian(h.AsSpan(pos + 8 + 16));
-                var flags = new byte[4];
-                f.Position = dir + 12;
-                f.ReadExactly(flags);
-                BinaryPrimitives.WriteUInt32BigEndian(flags, BinaryPrimitives.ReadUInt32BigEndian(flags) | bit);
-                f.Position = dir + 12;
-                f.Write(flags);
+                patch(h.AsSpan(pos + 8, len));
+                f.Position = pos + 8;
+                f.Write(h, pos + 8, len);
                 return;
             }
 
             pos += 8 + ((len + 7) & ~7);
         }
     }
+
+    private delegate void SpanAction(Span<byte> data);
 }

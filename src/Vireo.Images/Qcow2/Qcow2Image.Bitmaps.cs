@@ -27,8 +27,24 @@ internal sealed partial class Qcow2Image
         }
 
         // Without the auto-clear bit the bitmaps are already inconsistent: nothing to keep up to date.
-        var dir = Qcow2Bitmaps.ReadDirectory(_file, Header, Path, fileLength);
-        if (dir is null || (Header.Autoclear & 1) == 0)
+        if ((Header.Autoclear & 1) == 0)
+        {
+            return;
+        }
+
+        IReadOnlyList<BitmapEntry>? dir;
+        try
+        {
+            dir = Qcow2Bitmaps.ReadDirectory(_file, Header, Path, fileLength);
+        }
+        catch (ImageException e)
+        {
+            // A damaged directory still lets check -r and amend work; only data writes are refused.
+            _untrackable = $"{e.Message}; the bitmaps cannot be kept up to date, so Vireo does not write to this image";
+            return;
+        }
+
+        if (dir is null)
         {
             return;
         }
