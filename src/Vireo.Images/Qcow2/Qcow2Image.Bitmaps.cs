@@ -10,6 +10,9 @@ namespace Vireo.Images.Qcow2;
 /// </summary>
 internal sealed partial class Qcow2Image
 {
+    // The tables of all tracked bitmaps are held in memory while the image is open: bounded, as hostile input.
+    private const long MaxTrackedTableBytes = 64L << 20;
+
     private List<TrackedBitmap>? _tracked;
     private bool _bitmapsInUse;
     private string? _untrackable;
@@ -49,6 +52,7 @@ internal sealed partial class Qcow2Image
             return;
         }
 
+        long tableBytes = 0;
         foreach (var b in dir)
         {
             if ((b.Flags & BitmapEntry.InUse) != 0 || (b.Flags & BitmapEntry.Auto) == 0)
@@ -61,6 +65,7 @@ internal sealed partial class Qcow2Image
                 : b.ExtraDataSize != 0 && (b.Flags & BitmapEntry.ExtraDataCompatible) == 0 ? "extra data Vireo does not know"
                 : b.GranularityBits is < 9 or > 31 ? $"granularity 2^{b.GranularityBits}"
                 : b.TableSize != TableEntriesFor(b) ? $"a table of {b.TableSize} entries for a {VirtualSize}-byte disk"
+                : (tableBytes += b.TableSize * 8L) > MaxTrackedTableBytes ? "tables beyond the 64 MiB Vireo holds in memory for tracking"
                 : null;
             if (why is not null)
             {

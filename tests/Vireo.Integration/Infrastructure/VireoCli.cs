@@ -23,8 +23,6 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// </summary>
 public sealed class VireoCli : IDisposable
 {
-    private static readonly Lazy<string> Binary = new(FindBinary);
-
     public VireoCli(string? root = null)
     {
         Root = root ?? Directory.CreateTempSubdirectory("vireo-it-").FullName;
@@ -34,7 +32,7 @@ public sealed class VireoCli : IDisposable
 
     public static string RepoRoot => RepoPaths.Root;
 
-    public static string BinaryPath => Binary.Value;
+    public static string BinaryPath => VireoBinary.Path;
 
     public string RunDir(string domain) => Path.Combine(Root, "run", "domains", domain);
 
@@ -54,7 +52,7 @@ public sealed class VireoCli : IDisposable
 
     private ProcessStartInfo StartInfo(string[] args)
     {
-        var psi = new ProcessStartInfo(Binary.Value)
+        var psi = new ProcessStartInfo(VireoBinary.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -112,22 +110,5 @@ public sealed class VireoCli : IDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static string FindBinary()
-    {
-        string? env = Environment.GetEnvironmentVariable("VIREO_EXE");
-        if (!string.IsNullOrEmpty(env) && File.Exists(env))
-        {
-            return env;
-        }
-
-        // Build it through ./vireo, which publishes only when sources changed.
-        string repo = RepoRoot;
-        var psi = new ProcessStartInfo(Path.Combine(repo, "vireo"), "--version") { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        p.WaitForExit();
-        string path = Path.Combine(repo, ".build", "vireo", "vireo");
-        return File.Exists(path) ? path : throw new InvalidOperationException($"./vireo did not produce {path}: {p.StandardError.ReadToEnd()}");
     }
 }
