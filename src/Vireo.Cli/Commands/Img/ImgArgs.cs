@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Vireo.Images;
 
 namespace Vireo.Cli.Commands.Img;
@@ -176,5 +177,36 @@ internal sealed class ImgArgs
         }
 
         return $"{d.ToString("G3", CultureInfo.InvariantCulture)} {units[i]}";
+    }
+
+    /// <summary>
+    /// qemu's option string split into its parts: comma-separated, ",," standing for a literal comma. Empty parts
+    /// are kept, so callers decide whether "a,,,b" style gaps are an error.
+    /// </summary>
+    public static List<string> SplitQemuOptions(string s)
+    {
+        var parts = new List<string>();
+        var cur = new StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == ',')
+            {
+                if (i + 1 < s.Length && s[i + 1] == ',')
+                {
+                    cur.Append(',');
+                    i++;
+                    continue;
+                }
+
+                parts.Add(cur.ToString());
+                cur.Clear();
+                continue;
+            }
+
+            cur.Append(s[i]);
+        }
+
+        parts.Add(cur.ToString());
+        return parts;
     }
 }

@@ -83,36 +83,6 @@ internal static class ImgCreateOptions
         _ => throw new ImageException($"Parameter '{key}' expects 'on' or 'off', not '{v}'"),
     };
 
-    /// <summary>Comma-separated, with ",," standing for a literal comma as in QEMU.</summary>
-    internal static IEnumerable<string> SplitOptions(string s)
-    {
-        var cur = new System.Text.StringBuilder();
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == ',')
-            {
-                if (i + 1 < s.Length && s[i + 1] == ',')
-                {
-                    cur.Append(',');
-                    i++;
-                    continue;
-                }
-
-                if (cur.Length > 0)
-                {
-                    yield return cur.ToString();
-                }
-
-                cur.Clear();
-                continue;
-            }
-
-            cur.Append(s[i]);
-        }
-
-        if (cur.Length > 0)
-        {
-            yield return cur.ToString();
-        }
-    }
+    /// <summary>The non-empty parts of a -o string (qemu-img skips empty ones there).</summary>
+    internal static IEnumerable<string> SplitOptions(string s) => ImgArgs.SplitQemuOptions(s).Where(p => p.Length > 0);
 }

@@ -169,28 +169,7 @@ internal static class ImgSecrets
     /// <summary>qemu's option string: comma-separated key=value, ",," for a literal comma.</summary>
     internal static Dictionary<string, string> SplitOptions(string s, string what, bool firstIsType, out string type)
     {
-        var parts = new List<string>();
-        var cur = new StringBuilder();
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == ',')
-            {
-                if (i + 1 < s.Length && s[i + 1] == ',')
-                {
-                    cur.Append(',');
-                    i++;
-                    continue;
-                }
-
-                parts.Add(cur.ToString());
-                cur.Clear();
-                continue;
-            }
-
-            cur.Append(s[i]);
-        }
-
-        parts.Add(cur.ToString());
+        var parts = ImgArgs.SplitQemuOptions(s);
         type = "";
         var r = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < parts.Count; i++)
