@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Vireo.Engine.State;
 using Vireo.Host;
 using Vireo.Host.Discovery;
@@ -128,54 +127,25 @@ internal static class HostEnvironment
         return [.. machines.Select(m => aliases.TryGetValue(m.Name, out string? alias) ? m with { Alias = alias } : m)];
     }
 
-    private static string CachedHelp(string flag)
-    {
-        var info = new FileInfo(Emulator);
-        if (!info.Exists)
+    private static string CachedHelp(string flag) =>
+        QemuOutputCache.GetOrRun(Emulator, flag.TrimStart('-') + ".txt", () =>
         {
-            throw new VireoException(ErrorKind.HostUnavailable, $"QEMU binary {Emulator} not found (install qemu-system-x86 or set VIREO_QEMU)");
-        }
-
-        string key = $"{info.Length}-{info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)}-{flag.TrimStart('-')}";
-        string dir = Path.Combine(Path.GetTempPath(), "vireo-qemu-help-" + Environment.UserName);
-        string file = Path.Combine(dir, Path.GetFileName(Emulator) + "-" + key + ".txt");
-        try
-        {
-            if (File.Exists(file))
+            var psi = new ProcessStartInfo(Emulator) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(flag);
+            if (flag != "--version")
             {
-                return File.ReadAllText(file);
+                psi.ArgumentList.Add("help");
             }
-        }
-        catch (IOException)
-        {
-        }
 
-        var psi = new ProcessStartInfo(Emulator) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(flag);
-        if (flag != "--version")
-        {
-            psi.ArgumentList.Add("help");
-        }
+            using var p = Process.Start(psi) ?? throw new VireoException(ErrorKind.OperationFailed, $"cannot run {Emulator}");
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+            {
+                throw new VireoException(ErrorKind.OperationFailed, $"{Emulator} {flag} help failed: {err.Result.Trim()}");
+            }
 
-        using var p = Process.Start(psi) ?? throw new VireoException(ErrorKind.OperationFailed, $"cannot run {Emulator}");
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new VireoException(ErrorKind.OperationFailed, $"{Emulator} {flag} help failed: {err.Result.Trim()}");
-        }
-
-        try
-        {
-            Directory.CreateDirectory(dir);
-            AtomicFile.WriteAllText(file, output);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The cache only saves a QEMU start; without it we just ask again next time.
-        }
-
-        return output;
-    }
+            return output;
+        });
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
-using Vireo.Engine.State;
 using Vireo.Model;
 
 namespace Vireo.Cli.Commands.Host;
@@ -57,63 +55,37 @@ internal static class QemuMachineLimits
     private static string CachedReply()
     {
         string emulator = HostEnvironment.Emulator;
-        var info = new FileInfo(emulator);
-        if (!info.Exists)
+        return QemuOutputCache.GetOrRun(emulator, "query-machines.json", () =>
         {
-            throw new VireoException(ErrorKind.HostUnavailable, $"QEMU binary {emulator} not found (install qemu-system-x86 or set VIREO_QEMU)");
-        }
-
-        string dir = Path.Combine(Path.GetTempPath(), "vireo-qemu-help-" + Environment.UserName);
-        string file = Path.Combine(dir, $"{Path.GetFileName(emulator)}-{info.Length}-{info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)}-query-machines.json");
-        try
-        {
-            if (File.Exists(file))
+            var psi = new ProcessStartInfo(emulator)
             {
-                return File.ReadAllText(file);
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (string a in (string[])["-S", "-machine", "none", "-nodefaults", "-display", "none", "-qmp", "stdio"])
+            {
+                psi.ArgumentList.Add(a);
             }
-        }
-        catch (IOException)
-        {
-        }
 
-        var psi = new ProcessStartInfo(emulator)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in (string[])["-S", "-machine", "none", "-nodefaults", "-display", "none", "-qmp", "stdio"])
-        {
-            psi.ArgumentList.Add(a);
-        }
+            using var p = Process.Start(psi) ?? throw new VireoException(ErrorKind.OperationFailed, $"cannot run {emulator}");
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardInput.Write("{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-machines\"}\n{\"execute\":\"quit\"}\n");
+            p.StandardInput.Close();
+            string output = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                p.Kill();
+                throw new VireoException(ErrorKind.Timeout, $"{emulator} did not answer query-machines within 30 s");
+            }
 
-        using var p = Process.Start(psi) ?? throw new VireoException(ErrorKind.OperationFailed, $"cannot run {emulator}");
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write("{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-machines\"}\n{\"execute\":\"quit\"}\n");
-        p.StandardInput.Close();
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            p.Kill();
-            throw new VireoException(ErrorKind.Timeout, $"{emulator} did not answer query-machines within 30 s");
-        }
+            if (p.ExitCode != 0)
+            {
+                throw new VireoException(ErrorKind.OperationFailed, $"{emulator} -qmp stdio failed: {err.Result.Trim()}");
+            }
 
-        if (p.ExitCode != 0)
-        {
-            throw new VireoException(ErrorKind.OperationFailed, $"{emulator} -qmp stdio failed: {err.Result.Trim()}");
-        }
-
-        try
-        {
-            Directory.CreateDirectory(dir);
-            AtomicFile.WriteAllText(file, output);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Without the cache we only ask QEMU again next time.
-        }
-
-        return output;
+            return output;
+        });
     }
 }
