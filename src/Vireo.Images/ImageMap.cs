@@ -49,15 +49,12 @@ public static partial class DiskImage
                 return new MapEntry(pos, s.Length, depth, true, true, false, at, at is null ? null : img.Path, false);
         }
 
+        // Unallocated here: zeroes when nothing lies below (no backing file, or past its end), which qemu
+        // reports at this depth, with the host place of an allocated cluster's unallocated subcluster.
         var b = img.Backing;
-        if (b is null)
+        if (b is null || pos >= b.VirtualSize)
         {
-            return new MapEntry(pos, s.Length, depth, false, true, false, null, null, false);
-        }
-
-        if (pos >= b.VirtualSize)
-        {
-            return new MapEntry(pos, s.Length, depth + 1, false, true, false, null, null, false);
+            return new MapEntry(pos, s.Length, depth, false, true, false, s.HostOffset, s.HostOffset is null ? null : img.Path, false);
         }
 
         return await MapOneAsync(b, pos, Math.Min(s.Length, b.VirtualSize - pos), depth + 1, ct).ConfigureAwait(false);

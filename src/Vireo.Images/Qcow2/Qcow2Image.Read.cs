@@ -93,10 +93,11 @@ internal sealed partial class Qcow2Image
 
                     h = co + inCluster;
                 }
-                else if (k == ClusterKind.Zero && !ext)
+                else if (co != 0 && (k == ClusterKind.Zero || ext))
                 {
-                    // A preallocated zero cluster keeps its host cluster; map prints it as qemu-img does.
-                    h = co == 0 ? 0 : co + inCluster;
+                    // A preallocated zero cluster, and a zero or unallocated subcluster of an allocated
+                    // cluster, keep their host cluster: map prints it as qemu-img does.
+                    h = co + inCluster;
                 }
             }
 
@@ -107,14 +108,14 @@ internal sealed partial class Qcow2Image
                 firstEntry = e;
                 first = false;
             }
-            else if (k != kind || k == ClusterKind.Compressed || (k is ClusterKind.Data or ClusterKind.Zero && h != runHostNext))
+            else if (k != kind || k == ClusterKind.Compressed || h != runHostNext)
             {
                 break;
             }
 
             long take = Math.Min(unitLen, end - pos);
             pos += take;
-            runHostNext = h == 0 && k == ClusterKind.Zero ? 0 : h + take;
+            runHostNext = h == 0 && k != ClusterKind.Data ? 0 : h + take;
             if (k == ClusterKind.Compressed)
             {
                 break;
@@ -228,7 +229,7 @@ internal sealed partial class Qcow2Image
             {
                 var next = Map(offset + len, length - len);
                 if (next.Kind != m.Kind || m.Kind == ClusterKind.Compressed || (m.Kind == ClusterKind.Data && next.Host != m.Host + len)
-                    || (m.Kind == ClusterKind.Zero && next.Host != (m.Host == 0 ? 0 : m.Host + len)))
+                    || (m.Kind != ClusterKind.Data && next.Host != (m.Host == 0 ? 0 : m.Host + len)))
                 {
                     break;
                 }
@@ -243,7 +244,7 @@ internal sealed partial class Qcow2Image
                 _ => BlockState.Unallocated,
             };
             // Encrypted data must go through ReadAsync: no host offset, so nothing maps the file directly.
-            long? host = Header.CryptMethod != 0 ? null : m.Kind == ClusterKind.Data ? m.Host : m.Kind == ClusterKind.Zero && m.Host != 0 ? m.Host : null;
+            long? host = Header.CryptMethod != 0 ? null : m.Kind == ClusterKind.Data ? m.Host : m.Kind != ClusterKind.Compressed && m.Host != 0 ? m.Host : null;
             return ValueTask.FromResult(new BlockExtent(offset, len, state, host, 0, m.Kind == ClusterKind.Compressed));
         }
     }
