@@ -80,16 +80,73 @@ public sealed class BitmapAndDataFileTests
         Assert.True(new FileInfo(img).Length - sizeBefore < MiB, $"the image grew by {new FileInfo(img).Length - sizeBefore} bytes");
     }
 
+    /// <summary>
+    /// Grow, shrink and grow again, by qemu-img on one copy and by Vireo on another: every bitmap (auto, disabled,
+    /// several table clusters, a last data cluster cut in the middle) holds the same bits afterwards as qemu's,
+    /// passes qemu-img check, and qemu keeps tracking on it.
+    /// </summary>
     [Fact]
-    public void ResizeIsRefusedAndABitmapVireoCannotTrackStopsTheFirstWrite()
+    public void ResizeResizesTheBitmapsAsQemuImgDoes()
+    {
+        using var d = new TempDir();
+        string q = d.File("q.qcow2");
+        string v = d.File("v.qcow2");
+
+        // 4 KiB clusters: a data cluster of a 512-byte-granularity bitmap covers 16 MiB of disk.
+        Qemu.Img("create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", q, "40M");
+        Qemu.Img("bitmap", "--add", "--granularity", "512", q, "fine");
+        Qemu.Img("bitmap", "--add", q, "coarse");
+        Qemu.Img("bitmap", "--add", "--granularity", "512", q, "frozen");
+        Qemu.Io(q, "qcow2", "write -P 1 1M 64k", "write -P 2 18M 64k", "write -P 3 21M 1M", "write -P 4 35M 64k");
+        Qemu.Img("bitmap", "--disable", q, "frozen");
+        Qemu.Io(q, "qcow2", "write -P 5 30M 4k");
+        File.Copy(q, v);
+        string[] names = ["fine", "coarse", "frozen"];
+
+        foreach (var (size, shrink) in new[] { (60 * MiB, false), (20 * MiB, true), ((50 * MiB) + 512, false) })
+        {
+            Qemu.Img(shrink ? ["resize", "-q", "--shrink", q, $"{size}"] : ["resize", "-q", q, $"{size}"]);
+            DiskImage.Resize(v, size, shrink);
+            Qemu.AssertClean(v);
+            Assert.Equal(size, DiskImage.Inspect(v).VirtualSize);
+            Assert.Equal(Bitmaps(InfoJson(q)), Bitmaps(InfoJson(v)), new BitmapListComparer());
+            foreach (var name in names)
+            {
+                Assert.Equal(DirtyRanges(d, q, name), DirtyRanges(d, v, name));
+            }
+        }
+
+        Assert.Equal([(MiB, 64 * 1024), (18 * MiB, 64 * 1024)], DirtyRanges(d, v, "fine"));
+
+        // qemu keeps tracking at the new size, past the old end too.
+        Qemu.Io(v, "qcow2", "write -P 6 45M 4k");
+        Assert.Contains((45 * MiB, 4096), DirtyRanges(d, v, "fine"));
+        Qemu.AssertClean(v);
+    }
+
+    [Fact]
+    public void ResizeRefusesAnInconsistentBitmapAndChangesNothing()
     {
         using var d = new TempDir();
         string img = d.File("r.qcow2");
         Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
         Qemu.Img("bitmap", "--add", img, "b0");
+        SetBitmapFlagBit(img, 1); // in_use: left by a writer that died
+        var bytes = File.ReadAllBytes(img);
 
         var e = Assert.Throws<ImageException>(() => DiskImage.Resize(img, 8 * MiB, shrink: false));
-        Assert.Contains("persistent bitmaps (b0)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Bitmap 'b0' is inconsistent", e.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, File.ReadAllBytes(img));
+        Assert.NotEqual(0, Qemu.Run("qemu-img", "resize", img, "8M").Exit); // qemu-img refuses too
+    }
+
+    [Fact]
+    public void ABitmapVireoCannotTrackStopsTheFirstWrite()
+    {
+        using var d = new TempDir();
+        string img = d.File("r.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
+        Qemu.Img("bitmap", "--add", img, "b0");
 
         // A reserved flag bit Vireo does not know: it must not write data the bitmap would then miss.
         SetBitmapFlagBit(img, 1u << 5);
@@ -100,6 +157,8 @@ public sealed class BitmapAndDataFileTests
             Assert.Contains("bitmap 'b0' has reserved flags 0x22", refused.Message, StringComparison.Ordinal);
         }
 
+        Assert.Equal(bytes, File.ReadAllBytes(img));
+        Assert.Throws<ImageException>(() => DiskImage.Resize(img, 8 * MiB, shrink: false));
         Assert.Equal(bytes, File.ReadAllBytes(img));
     }
 
@@ -227,4 +286,12 @@ public sealed class BitmapAndDataFileTests
     }
 
     private delegate void SpanAction(Span<byte> data);
+
+    private sealed class BitmapListComparer : IEqualityComparer<List<(string Name, List<string> Flags)>>
+    {
+        public bool Equals(List<(string Name, List<string> Flags)>? x, List<(string Name, List<string> Flags)>? y) =>
+            x is not null && y is not null && x.Count == y.Count && x.Zip(y).All(p => p.First.Name == p.Second.Name && p.First.Flags.SequenceEqual(p.Second.Flags));
+
+        public int GetHashCode(List<(string Name, List<string> Flags)> obj) => obj.Count;
+    }
 }

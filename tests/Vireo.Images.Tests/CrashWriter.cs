@@ -52,7 +52,15 @@ public static class CrashWriter
                 {
                     // Growing moves the L1 table (and sometimes the refcount table).
                     img.Dispose();
-                    DiskImage.Resize(path, size + (8L << 20), shrink: false);
+                    try
+                    {
+                        DiskImage.Resize(path, size + (8L << 20), shrink: false);
+                    }
+                    catch (ImageException e) when (e.Message.Contains("is inconsistent", StringComparison.Ordinal))
+                    {
+                        // A bitmap an earlier writer left in use: resizing is refused (as by qemu-img), writing is not.
+                    }
+
                     img = DiskImage.Open(path, options: key);
                 }
 

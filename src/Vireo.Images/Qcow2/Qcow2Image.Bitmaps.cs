@@ -60,13 +60,7 @@ internal sealed partial class Qcow2Image
                 continue; // inconsistent already, or disabled: left exactly as it is
             }
 
-            string? why = (b.Flags & ~7u) != 0 ? $"reserved flags 0x{b.Flags:x}"
-                : b.Type != 1 ? $"type {b.Type}"
-                : b.ExtraDataSize != 0 && (b.Flags & BitmapEntry.ExtraDataCompatible) == 0 ? "extra data Vireo does not know"
-                : b.GranularityBits is < 9 or > 31 ? $"granularity 2^{b.GranularityBits}"
-                : b.TableSize != TableEntriesFor(b) ? $"a table of {b.TableSize} entries for a {VirtualSize}-byte disk"
-                : (tableBytes += b.TableSize * 8L) > MaxTrackedTableBytes ? "tables beyond the 64 MiB Vireo holds in memory for tracking"
-                : null;
+            string? why = Unsupported(b) ?? ((tableBytes += b.TableSize * 8L) > MaxTrackedTableBytes ? "tables beyond the 64 MiB Vireo holds in memory for tracking" : null);
             if (why is not null)
             {
                 // Refused at the first write, not at open: metadata-only work (check -r, amend) stays possible.
@@ -78,12 +72,18 @@ internal sealed partial class Qcow2Image
         }
     }
 
-    private long TableEntriesFor(BitmapEntry b)
-    {
-        long bits = (VirtualSize + b.Granularity - 1) >> b.GranularityBits;
-        long bytes = (bits + 7) / 8;
-        return (bytes + ClusterSize - 1) >> ClusterBits;
-    }
+    /// <summary>Why Vireo cannot rewrite a bitmap (what it does not know in it), or null.</summary>
+    private string? Unsupported(BitmapEntry b) =>
+        (b.Flags & ~7u) != 0 ? $"reserved flags 0x{b.Flags:x}"
+        : b.Type != 1 ? $"type {b.Type}"
+        : b.ExtraDataSize != 0 && (b.Flags & BitmapEntry.ExtraDataCompatible) == 0 ? "extra data Vireo does not know"
+        : b.GranularityBits is < 9 or > 31 ? $"granularity 2^{b.GranularityBits}"
+        : b.TableSize != TableEntriesFor(b, VirtualSize) ? $"a table of {b.TableSize} entries for a {VirtualSize}-byte disk"
+        : null;
+
+    private long TableEntriesFor(BitmapEntry b, long size) => (BitsFor(b, size) + ((long)ClusterSize * 8) - 1) / ((long)ClusterSize * 8);
+
+    private static long BitsFor(BitmapEntry b, long size) => (size + b.Granularity - 1) >> b.GranularityBits;
 
     /// <summary>Records a change of guest bytes [offset, offset+length) in every tracked bitmap. Called under the lock.</summary>
     private void MarkDirty(long offset, long length)
@@ -142,16 +142,7 @@ internal sealed partial class Qcow2Image
         _bitmapsInUse = false;
     }
 
-    private void SetInUse(bool inUse)
-    {
-        Span<byte> b = stackalloc byte[4];
-        foreach (var t in _tracked!)
-        {
-            uint flags = inUse ? t.Entry.Flags | BitmapEntry.InUse : t.Entry.Flags & ~BitmapEntry.InUse;
-            BinaryPrimitives.WriteUInt32BigEndian(b, flags);
-            FileIo.Write(_file, b, t.Entry.EntryOffset + 12);
-        }
-    }
+    private void SetInUse(bool inUse) => WriteInUse(_tracked!.Select(t => t.Entry), inUse);
 
     /// <summary>
     /// One auto bitmap while the image is open: the clusters of bitmap data touched so far, and those that became
@@ -159,7 +150,6 @@ internal sealed partial class Qcow2Image
     /// </summary>
     private sealed class TrackedBitmap(BitmapEntry entry, ulong[] table)
     {
-        private const ulong AllOnesEntry = 1;
         private readonly Dictionary<long, byte[]> _chunks = [];
         private readonly HashSet<long> _allOnes = [];
 
@@ -168,7 +158,7 @@ internal sealed partial class Qcow2Image
         public void Mark(Qcow2Image img, long offset, long length)
         {
             long chunkBits = (long)img.ClusterSize * 8;
-            long totalBits = (img.VirtualSize + entry.Granularity - 1) >> entry.GranularityBits;
+            long totalBits = BitsFor(entry, img.VirtualSize);
             long first = offset >> entry.GranularityBits;
             long last = Math.Min((offset + length - 1) >> entry.GranularityBits, totalBits - 1);
             for (long c = first / chunkBits; c <= last / chunkBits; c++)

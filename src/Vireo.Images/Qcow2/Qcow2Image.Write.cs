@@ -404,11 +404,8 @@ internal sealed partial class Qcow2Image
                 }
             }
 
-            if (newSize != Header.Size && Header.OtherExtensions.Any(e => e.Type == Qcow2Header.ExtBitmaps))
-            {
-                // Each bitmap covers exactly the virtual size; resizing them is not implemented.
-                throw new ImageException($"'{Path}': cannot resize an image with persistent bitmaps ({string.Join(", ", Qcow2Bitmaps.List(this).Select(b => b.Name))}); remove them first with 'qemu-img bitmap --remove'");
-            }
+            // Each bitmap covers exactly the virtual size: they are resized with it.
+            var bitmaps = newSize != Header.Size ? BitmapsToResize(newSize) : null;
 
             if (newSize < Header.Size)
             {
@@ -443,10 +440,20 @@ internal sealed partial class Qcow2Image
                 }
             }
 
+            long oldSize = Header.Size;
+            if (bitmaps is not null)
+            {
+                ResizeBitmaps(bitmaps, oldSize, newSize);
+            }
+
             Header.Size = newSize;
             Span<byte> b = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64BigEndian(b, (ulong)newSize);
             FileIo.Write(_file, b, 24);
+            if (bitmaps is not null)
+            {
+                EndBitmapResize(bitmaps);
+            }
         }
     }
 
