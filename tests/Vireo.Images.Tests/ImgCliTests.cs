@@ -166,6 +166,42 @@ public sealed class ImgCliTests(ImgCliImages images) : IClassFixture<ImgCliImage
         Assert.Equal(before, ImageBytes.ReadAll(t.File("bad.qcow2"), ImageFormat.Qcow2));
     }
 
+    /// <summary>-o help: qemu-img's list in qemu-img's layout, less the options Vireo refuses; nothing is created.</summary>
+    [Fact]
+    public void OptionHelpListsWhatQemuImgListsLessWhatVireoRefuses()
+    {
+        string d = images.Dir;
+        string[] refused = ["  data_file=", "  data_file_raw=", "  encryption=", "  nocow="];
+        string[][] cases =
+        [
+            ["create", "-f", "qcow2", "-o", "help"],
+            ["create", "-f", "raw", "-o", "?"],
+            ["create", "-f", "luks", "-o", "help"],
+            ["create", "-f", "qcow2", "-o", "cluster_size=4k,help", "help.qcow2", "1M"],
+            ["create", "-o", "help", "help.raw"],
+            ["convert", "-O", "qcow2", "-o", "help"],
+        ];
+        foreach (var args in cases)
+        {
+            var q = QemuImg(d, args);
+            string expected = string.Join('\n', q.Out.Split('\n').Where(l => !refused.Any(r => l.StartsWith(r, StringComparison.Ordinal))))
+                .Replace("format choices: 'aes', 'luks'", "format choices: 'luks'", StringComparison.Ordinal);
+            var v = VireoImg(d, args);
+            Assert.True(q.Exit == 0 && v.Exit == 0, $"{string.Join(' ', args)}: exit {q.Exit} / {v.Exit}: {v.Err}");
+            Assert.Equal(expected, v.Out);
+        }
+
+        Assert.False(File.Exists(images.File("help.qcow2")));
+        Assert.False(File.Exists(images.File("help.raw")));
+
+        // amend: a subset of qemu's list (Vireo amends compat, lazy_refcounts and the backing file), line for line.
+        var qa = QemuImg(d, "amend", "-f", "qcow2", "-o", "help", "base.qcow2").Out.Split('\n');
+        var va = VireoImg(d, "amend", "-f", "qcow2", "-o", "help", "base.qcow2").Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(qa[0], va[0]);
+        Assert.Equal(5, va.Length);
+        Assert.All(va, l => Assert.Contains(l, qa));
+    }
+
     public static TheoryData<string[], string> BadInput => new()
     {
         { ["create", "-f", "qcow2", "new.qcow2", "1x"], "1x" },

@@ -20,6 +20,8 @@ internal static class ImageCommands
             RawArguments = true,
             Details = "Subcommands, flags and output formats follow qemu-img, so existing scripts keep working.\n" +
                       "Examples:\n  vireo img create -f qcow2 -o cluster_size=64k disk.qcow2 10G\n" +
+                      "  vireo img create -f qcow2 -o help                   (the -o options a format takes; also convert, amend)\n" +
+                      "  vireo img resize disk.qcow2 +10G                    (--shrink to shrink; persistent bitmaps follow)\n" +
                       "  vireo img info --output=json --backing-chain disk.qcow2\n" +
                       "  vireo img convert -p -O qcow2 -c disk.raw disk.qcow2\n" +
                       "  vireo img snapshot -c before-upgrade disk.qcow2      (-l list, -a apply, -d delete)\n" +

@@ -9,6 +9,12 @@ internal static class ImgBasicCommands
     {
         var a = ImgArgs.Parse("create", raw, "fobF", "qu", ["object"], []);
         var fmt = a.Format("f") ?? ImageFormat.Raw;
+        if (ImgOptionHelp.Asked(a.GetAll("o")))
+        {
+            // As qemu-img: the list (with the file's own options when a file name is given), nothing created.
+            return ImgOptionHelp.PrintCreate(ctx.Out, fmt, a.Positionals.Count > 0 ? a.Positionals[0] : null);
+        }
+
         if (a.Positionals.Count is < 1 or > 2)
         {
             throw new ImageException("create: expecting a filename and an optional size");

@@ -42,6 +42,11 @@ internal static class ImgChainCommands
     public static int Amend(CommandContext ctx, IReadOnlyList<string> raw)
     {
         var a = ImgArgs.Parse("amend", raw, "fto", "pq", ["object", "key-secret"], ["force", "image-opts"]);
+        if (ImgOptionHelp.Asked(a.GetAll("o")) && a.Format("f") is { } helpFormat)
+        {
+            return ImgOptionHelp.PrintAmend(ctx.Out, helpFormat);
+        }
+
         if (a.Positionals.Count != 1)
         {
             throw new ImageException("amend: expecting one image file name");

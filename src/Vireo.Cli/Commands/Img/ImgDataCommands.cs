@@ -229,6 +229,11 @@ internal static class ImgConvertCommand
     public static async Task<int> RunAsync(CommandContext ctx, IReadOnlyList<string> raw)
     {
         var a = ImgArgs.Parse("convert", raw, "fOoBFSmtTlr", "cpqnWUC", ["object", "key-secret"], ["target-is-zero", "salvage", "bitmaps", "skip-broken-bitmaps", "image-opts", "target-image-opts"]);
+        if (ImgOptionHelp.Asked(a.GetAll("o")))
+        {
+            return ImgOptionHelp.PrintCreate(ctx.Out, a.Format("O") ?? ImageFormat.Raw, null);
+        }
+
         if (a.Positionals.Count < 2)
         {
             throw new ImageException("convert: expecting at least one source and a destination file name");
