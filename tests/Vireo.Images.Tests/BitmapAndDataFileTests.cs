@@ -183,6 +183,75 @@ public sealed class BitmapAndDataFileTests
         Assert.Empty(DiskImage.Inspect(img).Bitmaps);
     }
 
+    /// <summary>
+    /// Bitmap tables are bounded as hostile input: one table beyond 32 MiB is refused as damage (check reports
+    /// it, data writes are refused) without reading it, and tables that are each valid but together exceed the
+    /// 64 MiB held in memory for tracking refuse data writes, never allocating them all.
+    /// </summary>
+    [Fact]
+    public async Task BitmapTablesAreBoundedBothAloneAndTogether()
+    {
+        using var d = new TempDir();
+
+        // One table of 5M entries (40 MiB) inside a sparse file: consistent with nothing, refused by size alone.
+        string one = d.File("one.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", one, "1G");
+        Qemu.Img("bitmap", "--add", one, "huge");
+        using (var f = File.Open(one, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.SetLength(64L << 20);
+        }
+
+        PatchBitmapEntry(one, 0, e => BinaryPrimitives.WriteUInt32BigEndian(e[8..], 5u << 20));
+        var bytes = File.ReadAllBytes(one);
+        Assert.Contains(DiskImage.Check(one).Messages, m => m.Contains("larger than the 32 MiB", StringComparison.Ordinal));
+        using (var w = DiskImage.Open(one))
+        {
+            var refused = await Assert.ThrowsAsync<ImageException>(() => w.WriteAsync(0, new byte[512]).AsTask());
+            Assert.Contains("bitmap 0 table of 5242880 entries", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(bytes, File.ReadAllBytes(one));
+
+        // Three bitmaps of 512-byte granularity on a 768 TiB disk (64 KiB clusters: an entry covers 256 MiB):
+        // 3M entries, 24 MiB of table each, all zero (no bit set) in a sparse file. qemu caps a bitmap at
+        // 512 MiB of bits and would not make these; the directory entries are rewritten to describe them.
+        string three = d.File("three.qcow2");
+        Qemu.Img("create", "-q", "-f", "qcow2", three, "768T");
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            Qemu.Img("bitmap", "--add", "--granularity", "2G", three, name);
+        }
+
+        long end = new FileInfo(three).Length;
+        const uint Entries = 3u << 20;
+        for (int i = 0; i < 3; i++)
+        {
+            long table = end + (i * (24L << 20));
+            PatchBitmapEntry(three, i, e =>
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(e, (ulong)table);
+                BinaryPrimitives.WriteUInt32BigEndian(e[8..], Entries);
+                e[17] = 9; // granularity 2^9
+            });
+        }
+
+        using (var f = File.Open(three, FileMode.Open, FileAccess.ReadWrite))
+        {
+            f.SetLength(end + (72L << 20));
+        }
+
+        bytes = File.ReadAllBytes(three);
+        using (var w = DiskImage.Open(three))
+        {
+            var refused = await Assert.ThrowsAsync<ImageException>(() => w.WriteAsync(0, new byte[512]).AsTask());
+            Assert.Contains("bitmap 'c' has tables beyond the 64 MiB Vireo holds in memory", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(bytes, File.ReadAllBytes(three));
+        Assert.Equal(["a", "b", "c"], DiskImage.Inspect(three).Bitmaps.Select(b => b.Name));
+    }
+
     [Theory]
     [InlineData("data_file_raw=off")]
     [InlineData("data_file_raw=on")]
@@ -259,6 +328,32 @@ public sealed class BitmapAndDataFileTests
         BinaryPrimitives.WriteUInt32BigEndian(flags, BinaryPrimitives.ReadUInt32BigEndian(flags) | bit);
         f.Position = dir + 12;
         f.Write(flags);
+    }
+
+    /// <summary>Lets <paramref name="patch"/> change directory entry <paramref name="index"/> (its fixed 24 bytes) in place.</summary>
+    private static void PatchBitmapEntry(string img, int index, SpanAction patch)
+    {
+        long dir = 0;
+        PatchBitmapsExtension(img, ext => dir = (long)BinaryPrimitives.ReadUInt64BigEndian(ext[16..]));
+        using var f = File.Open(img, FileMode.Open, FileAccess.ReadWrite);
+        var e = new byte[24];
+        long pos = dir;
+        for (int i = 0; ; i++)
+        {
+            f.Position = pos;
+            f.ReadExactly(e);
+            if (i == index)
+            {
+                patch(e);
+                f.Position = pos;
+                f.Write(e);
+                return;
+            }
+
+            int extra = (int)BinaryPrimitives.ReadUInt32BigEndian(e.AsSpan(20));
+            int name = BinaryPrimitives.ReadUInt16BigEndian(e.AsSpan(18));
+            pos += (24 + extra + name + 7) & ~7;
+        }
     }
 
     /// <summary>Lets <paramref name="patch"/> read and change the bitmaps header extension's data in place.</summary>

@@ -99,7 +99,12 @@ internal static class Qcow2Bitmaps
                 throw ImageException.Corrupt(path, $"bitmap directory entry {i} is malformed (name of {nameSize} bytes, {extra} bytes of extra data)");
             }
 
-            if ((ulong)tableSize * 8 > Qcow2Header.MaxL1Bytes || tableOffset > (ulong)fileLength || (ulong)tableSize * 8 > (ulong)fileLength - tableOffset)
+            if ((ulong)tableSize * 8 > Qcow2Header.MaxL1Bytes)
+            {
+                throw ImageException.Corrupt(path, $"bitmap {i} table of {tableSize} entries is larger than the {Qcow2Header.MaxL1Bytes >> 20} MiB Vireo accepts");
+            }
+
+            if (tableOffset > (ulong)fileLength || (ulong)tableSize * 8 > (ulong)fileLength - tableOffset)
             {
                 throw ImageException.Corrupt(path, $"bitmap {i} table at 0x{tableOffset:x} ({tableSize} entries) lies outside the file");
             }
