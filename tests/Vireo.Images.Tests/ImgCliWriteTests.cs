@@ -169,7 +169,8 @@ public sealed partial class ImgCliWriteTests(ImgCliSources sources) : IDisposabl
 
     /// <summary>
     /// A raw target is allocated run by run just before each write: it must end up with the same data and
-    /// holes as qemu-img's, block for block, including the zero pages -S leaves out of a data run.
+    /// holes as qemu-img's, block for block, including the zero pages -S leaves out of a data run. A qcow2
+    /// target's fresh clusters are allocated the same way.
     /// </summary>
     [Theory]
     [InlineData("")]
@@ -192,6 +193,11 @@ public sealed partial class ImgCliWriteTests(ImgCliSources sources) : IDisposabl
         long blocks = DataBlocks(_q.File("out.raw"));
         Assert.True(blocks > 0, "filefrag -v: no extents parsed");
         Assert.Equal(blocks, DataBlocks(_v.File("out.raw")));
+
+        // A qcow2 target allocates its fresh clusters ahead too: all of them written, none left unwritten.
+        Both(["convert", .. flags, "-O", "qcow2", "pages.raw", "out.qcow2"]);
+        Twins("out.qcow2");
+        Assert.True(DataBlocks(_v.File("out.qcow2")) > 0);
     }
 
     /// <summary>
