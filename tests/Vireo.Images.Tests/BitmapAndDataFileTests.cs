@@ -128,9 +128,7 @@ public sealed class BitmapAndDataFileTests
     public void ResizeRefusesAnInconsistentBitmapAndChangesNothing()
     {
         using var d = new TempDir();
-        string img = d.File("r.qcow2");
-        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
-        Qemu.Img("bitmap", "--add", img, "b0");
+        string img = ImageWithBitmap(d, "r.qcow2");
         SetBitmapFlagBit(img, 1); // in_use: left by a writer that died
         var bytes = File.ReadAllBytes(img);
 
@@ -138,15 +136,34 @@ public sealed class BitmapAndDataFileTests
         Assert.Contains("Bitmap 'b0' is inconsistent", e.Message, StringComparison.Ordinal);
         Assert.Equal(bytes, File.ReadAllBytes(img));
         Assert.NotEqual(0, Qemu.Run("qemu-img", "resize", img, "8M").Exit); // qemu-img refuses too
+
+        // A table entry pointing into the middle of a cluster: its "cluster" would be freed, so it is refused.
+        string bad = ImageWithBitmap(d, "bad.qcow2");
+        Qemu.Io(bad, "qcow2", "write 0 64k");
+        long table = 0;
+        PatchBitmapEntry(bad, 0, dirEntry => table = (long)BinaryPrimitives.ReadUInt64BigEndian(dirEntry));
+        using (var f = File.Open(bad, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var entry = new byte[8];
+            f.Position = table;
+            f.ReadExactly(entry);
+            Assert.NotEqual(0UL, BinaryPrimitives.ReadUInt64BigEndian(entry));
+            BinaryPrimitives.WriteUInt64BigEndian(entry, BinaryPrimitives.ReadUInt64BigEndian(entry) + 512);
+            f.Position = table;
+            f.Write(entry);
+        }
+
+        bytes = File.ReadAllBytes(bad);
+        e = Assert.Throws<ImageException>(() => DiskImage.Resize(bad, 8 * MiB, shrink: false));
+        Assert.Contains("table entry", e.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, File.ReadAllBytes(bad));
     }
 
     [Fact]
     public void ABitmapVireoCannotTrackStopsTheFirstWrite()
     {
         using var d = new TempDir();
-        string img = d.File("r.qcow2");
-        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
-        Qemu.Img("bitmap", "--add", img, "b0");
+        string img = ImageWithBitmap(d, "r.qcow2");
 
         // A reserved flag bit Vireo does not know: it must not write data the bitmap would then miss.
         SetBitmapFlagBit(img, 1u << 5);
@@ -166,9 +183,7 @@ public sealed class BitmapAndDataFileTests
     public void ADamagedBitmapDirectoryRefusesDataWritesButNotOpeningOrChecking()
     {
         using var d = new TempDir();
-        string img = d.File("x.qcow2");
-        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
-        Qemu.Img("bitmap", "--add", img, "b0");
+        string img = ImageWithBitmap(d, "x.qcow2");
         PatchBitmapsExtension(img, ext => BinaryPrimitives.WriteUInt64BigEndian(ext[16..], 1UL << 40)); // directory past EOF
         var bytes = File.ReadAllBytes(img);
 
@@ -270,6 +285,15 @@ public sealed class BitmapAndDataFileTests
         Assert.Equal(raw.EndsWith("on", StringComparison.Ordinal), info.DataFileRaw);
         var refused = Assert.Throws<ImageException>(() => DiskImage.Open(img).Dispose());
         Assert.Contains("external data file", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A 4 MiB qcow2 made by qemu-img with one auto bitmap, b0.</summary>
+    private static string ImageWithBitmap(TempDir d, string name)
+    {
+        string img = d.File(name);
+        Qemu.Img("create", "-q", "-f", "qcow2", img, "4M");
+        Qemu.Img("bitmap", "--add", img, "b0");
+        return img;
     }
 
     private static JsonElement InfoJson(string img) =>
