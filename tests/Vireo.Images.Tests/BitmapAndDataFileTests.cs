@@ -125,7 +125,7 @@ public sealed class BitmapAndDataFileTests
     }
 
     [Fact]
-    public void ResizeRefusesAnInconsistentBitmapAndChangesNothing()
+    public void ResizeRefusesAnInconsistentOrDamagedBitmapAndChangesNothing()
     {
         using var d = new TempDir();
         string img = ImageWithBitmap(d, "r.qcow2");
@@ -156,6 +156,12 @@ public sealed class BitmapAndDataFileTests
         bytes = File.ReadAllBytes(bad);
         e = Assert.Throws<ImageException>(() => DiskImage.Resize(bad, 8 * MiB, shrink: false));
         Assert.Contains("table entry", e.Message, StringComparison.Ordinal);
+        using (var w = DiskImage.Open(bad))
+        {
+            var refused = Assert.Throws<ImageException>(() => w.WriteAsync(0, new byte[512]).AsTask().GetAwaiter().GetResult());
+            Assert.Contains("table entry", refused.Message, StringComparison.Ordinal);
+        }
+
         Assert.Equal(bytes, File.ReadAllBytes(bad));
     }
 
@@ -238,7 +244,7 @@ public sealed class BitmapAndDataFileTests
             Qemu.Img("bitmap", "--add", "--granularity", "2G", three, name);
         }
 
-        long end = new FileInfo(three).Length;
+        long end = (new FileInfo(three).Length + 65535) & ~65535L; // tables start on a cluster
         const uint Entries = 3u << 20;
         for (int i = 0; i < 3; i++)
         {

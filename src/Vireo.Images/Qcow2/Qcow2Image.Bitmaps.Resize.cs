@@ -35,21 +35,10 @@ internal sealed partial class Qcow2Image
                 throw new ImageException($"'{Path}': bitmap '{b.Name}' has {why}; Vireo cannot resize it");
             }
 
-            // Clusters of the old table and data are freed: each must be a whole cluster of this file.
-            long fileLength = RandomAccess.GetLength(_file);
-            if ((b.TableOffset & (ClusterSize - 1)) != 0)
+            // The old table and data clusters are freed: they must be whole clusters of this file.
+            if (InvalidTableEntry(b, Qcow2Bitmaps.ReadTable(_file, b, Path), RandomAccess.GetLength(_file)) is { } bad)
             {
-                throw ImageException.Corrupt(Path, $"bitmap '{b.Name}' table at 0x{b.TableOffset:x} is not cluster-aligned");
-            }
-
-            foreach (ulong entry in Qcow2Bitmaps.ReadTable(_file, b, Path))
-            {
-                long host = (long)(entry & L2Entry.OffsetMask);
-                if ((entry & ~L2Entry.OffsetMask) > AllOnesEntry || (host == 0 ? entry > AllOnesEntry : entry != (ulong)host)
-                    || (host & (ClusterSize - 1)) != 0 || host > fileLength - ClusterSize)
-                {
-                    throw ImageException.Corrupt(Path, $"bitmap '{b.Name}' table entry 0x{entry:x16} is invalid");
-                }
+                throw ImageException.Corrupt(Path, bad);
             }
 
             if (newSize == 0)

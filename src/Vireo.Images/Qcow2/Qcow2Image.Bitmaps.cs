@@ -68,7 +68,14 @@ internal sealed partial class Qcow2Image
                 continue;
             }
 
-            (_tracked ??= []).Add(new TrackedBitmap(b, Qcow2Bitmaps.ReadTable(_file, b, Path)));
+            var table = Qcow2Bitmaps.ReadTable(_file, b, Path);
+            if (InvalidTableEntry(b, table, fileLength) is { } bad)
+            {
+                _untrackable ??= $"'{Path}': {bad}; Vireo cannot keep it up to date, so it does not write to this image";
+                continue;
+            }
+
+            (_tracked ??= []).Add(new TrackedBitmap(b, table));
         }
     }
 
@@ -80,6 +87,30 @@ internal sealed partial class Qcow2Image
         : b.GranularityBits is < 9 or > 31 ? $"granularity 2^{b.GranularityBits}"
         : b.TableSize != TableEntriesFor(b, VirtualSize) ? $"a table of {b.TableSize} entries for a {VirtualSize}-byte disk"
         : null;
+
+    /// <summary>
+    /// What is wrong with a bitmap's table, or null: saving and resizing free the clusters it names, so the
+    /// table and each data cluster must be whole clusters inside the file, and no reserved bit may be set.
+    /// </summary>
+    private string? InvalidTableEntry(BitmapEntry b, ulong[] table, long fileLength)
+    {
+        if ((b.TableOffset & (ClusterSize - 1)) != 0)
+        {
+            return $"bitmap '{b.Name}' table at 0x{b.TableOffset:x} is not cluster-aligned";
+        }
+
+        foreach (ulong entry in table)
+        {
+            long host = (long)(entry & L2Entry.OffsetMask);
+            if ((entry & ~L2Entry.OffsetMask) > AllOnesEntry || (host == 0 ? entry > AllOnesEntry : entry != (ulong)host)
+                || (host & (ClusterSize - 1)) != 0 || host > fileLength - ClusterSize)
+            {
+                return $"bitmap '{b.Name}' table entry 0x{entry:x16} is invalid";
+            }
+        }
+
+        return null;
+    }
 
     private long TableEntriesFor(BitmapEntry b, long size) => (BitsFor(b, size) + ((long)ClusterSize * 8) - 1) / ((long)ClusterSize * 8);
 
