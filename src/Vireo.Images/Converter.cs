@@ -1,5 +1,3 @@
-using Vireo.Images.Raw;
-
 namespace Vireo.Images;
 
 /// <summary>
@@ -17,29 +15,19 @@ internal sealed partial class Converter
     // Data extents at least this long are mapped rather than read (below it mmap costs more than a copy).
     private const int MinMapped = 64 * 1024;
 
-    // Data runs at least this long are allocated in the target before they are written (see _allocateAhead).
-    private const int MinAllocated = 64 * 1024;
-
     private readonly ConvertOptions _o;
     private readonly IReadOnlyList<IBlockImage> _sources;
     private readonly IBlockImage _dst;
     private readonly IBlockImage? _newBacking;
     private readonly bool _targetZero;
 
-    // A raw target this convert created sparse: each data run is allocated (fallocate) just before it is
-    // written. Buffered writes into allocated blocks skip the file system's delayed-allocation bookkeeping,
-    // which is most of the kernel's cost per page (ext4: a third less time for the same bytes); holes stay
-    // holes, and the file ends up with the same blocks as without it. Cleared on the first refusal.
-    private RawImage? _allocateAhead;
-
-    private Converter(ConvertOptions o, IReadOnlyList<IBlockImage> sources, IBlockImage dst, IBlockImage? newBacking, bool targetZero, bool allocateAhead)
+    private Converter(ConvertOptions o, IReadOnlyList<IBlockImage> sources, IBlockImage dst, IBlockImage? newBacking, bool targetZero)
     {
         _o = o;
         _sources = sources;
         _dst = dst;
         _newBacking = newBacking;
         _targetZero = targetZero;
-        _allocateAhead = allocateAhead ? dst as RawImage : null;
     }
 
     public static async Task RunAsync(ConvertOptions o, IProgress<double>? progress, CancellationToken ct)
@@ -72,7 +60,6 @@ internal sealed partial class Converter
 
             long total = sources.Sum(s => s.VirtualSize);
             bool targetZero;
-            bool allocateAhead = false;
             if (o.NoCreate)
             {
                 dst = DiskImage.Open(o.Destination, o.DestinationFormat, options: new ImageOpenOptions { NoBacking = o.BackingFile is null, Password = o.DestinationPassword });
@@ -99,7 +86,6 @@ internal sealed partial class Converter
 
                 // Preallocated clusters of an encrypted qcow2 hold plaintext zeroes: noise once decrypted (as in qemu).
                 targetZero &= !(co.Encrypted && co.Preallocation != Preallocation.Off);
-                allocateAhead = co.Preallocation is Preallocation.Off or Preallocation.Metadata;
                 if (co.BackingFile is not null)
                 {
                     targetZero = false;
@@ -107,7 +93,7 @@ internal sealed partial class Converter
             }
 
             backing = dst.Backing;
-            var conv = new Converter(o, sources, dst, backing, targetZero, allocateAhead);
+            var conv = new Converter(o, sources, dst, backing, targetZero);
             await conv.CopyAsync(total, progress, ct).ConfigureAwait(false);
         }
         finally
@@ -191,11 +177,6 @@ internal sealed partial class Converter
                 if (_newBacking is not null && await SameAsBackingAsync(offset + start, data.Slice(start, pos - start), ct).ConfigureAwait(false))
                 {
                     continue;
-                }
-
-                if (_allocateAhead is { } raw && pos - start >= MinAllocated && !LinuxFile.Allocate(raw.File, offset + start, pos - start))
-                {
-                    _allocateAhead = null;
                 }
 
                 await _dst.WriteAsync(offset + start, data.Slice(start, pos - start), ct).ConfigureAwait(false);

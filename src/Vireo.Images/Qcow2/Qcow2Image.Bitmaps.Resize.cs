@@ -22,7 +22,8 @@ internal sealed partial class Qcow2Image
             return null;
         }
 
-        var dir = Qcow2Bitmaps.ReadDirectory(_file, Header, Path, RandomAccess.GetLength(_file));
+        long fileLength = RandomAccess.GetLength(_file);
+        var dir = Qcow2Bitmaps.ReadDirectory(_file, Header, Path, fileLength);
         foreach (var b in dir ?? [])
         {
             if ((b.Flags & BitmapEntry.InUse) != 0)
@@ -35,8 +36,9 @@ internal sealed partial class Qcow2Image
                 throw new ImageException($"'{Path}': bitmap '{b.Name}' has {why}; Vireo cannot resize it");
             }
 
-            // The old table and data clusters are freed: they must be whole clusters of this file.
-            if (InvalidTableEntry(b, Qcow2Bitmaps.ReadTable(_file, b, Path), RandomAccess.GetLength(_file)) is { } bad)
+            // The old table and data clusters are freed: they must be whole clusters of this file. Read again
+            // by the resize itself, one table at a time, rather than all held here.
+            if (InvalidTableEntry(b, Qcow2Bitmaps.ReadTable(_file, b, Path), fileLength) is { } bad)
             {
                 throw ImageException.Corrupt(Path, bad);
             }

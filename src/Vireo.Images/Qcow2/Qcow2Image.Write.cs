@@ -109,8 +109,6 @@ internal sealed partial class Qcow2Image
         }
     }
 
-    private const long MinAllocatedRun = 64 * 1024;
-
     private bool _allocateAhead = true;
 
     /// <summary>Allocates fresh clusters for guest clusters [i, k) of one table and writes them (COW where partial).</summary>
@@ -145,10 +143,9 @@ internal sealed partial class Qcow2Image
                 pieces.Add(buf);
             }
 
-            // Runs of fresh clusters are allocated in the file before they are written: buffered writes into
-            // allocated blocks skip the file system's delayed-allocation work, most of the kernel's cost per
-            // page on ext4. Stops at the first refusal (a file system without fallocate).
-            if (_allocateAhead && got << ClusterBits >= MinAllocatedRun && !LinuxFile.Allocate(_file, hostStart, got << ClusterBits))
+            // Runs of fresh clusters are allocated in the file before they are written (see LinuxFile.MinAllocateAhead).
+            // Stops at the first refusal (a file system without fallocate).
+            if (_allocateAhead && got << ClusterBits >= LinuxFile.MinAllocateAhead && !LinuxFile.Allocate(_file, hostStart, got << ClusterBits))
             {
                 _allocateAhead = false;
             }

@@ -8,6 +8,9 @@ internal sealed class RawImage : IBlockImage
     private readonly SafeFileHandle _file;
     private bool _disposed;
 
+    // Cleared at the first refusal (a block device, or a file system without fallocate).
+    private bool _allocateAhead = true;
+
     public RawImage(string path, SafeFileHandle file, bool readOnly)
     {
         Path = path;
@@ -45,6 +48,11 @@ internal sealed class RawImage : IBlockImage
     {
         CheckWritable();
         CheckRange(offset, data.Length);
+        if (_allocateAhead && data.Length >= LinuxFile.MinAllocateAhead && !LinuxFile.Allocate(_file, offset, data.Length))
+        {
+            _allocateAhead = false;
+        }
+
         FileIo.Write(_file, data.Span, offset);
         return ValueTask.CompletedTask;
     }
